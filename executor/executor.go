@@ -1,0 +1,20 @@
+package executor
+
+// Executor runs handlers: the Go form of Asio's executor concept. Every executor in beastgo, and
+// every executor a user writes for it, satisfies it.
+type Executor interface {
+	// Post queues f to run later. f never runs inside the call to Post.
+	Post(f func())
+	// Dispatch runs f inside the call when the caller is already running on this executor, and
+	// otherwise behaves as Post.
+	Dispatch(f func())
+	// Defer queues f as a continuation of the handler now running: f never runs inside the call,
+	// and the executor may run it on the current goroutine once the current handler returns
+	// rather than wake another one.
+	Defer(f func())
+	// OnWorkStarted counts one unit of outstanding work: something that will post a handler later
+	// (a pending operation, a work guard). A context does not run out of work while any is counted.
+	OnWorkStarted()
+	// OnWorkFinished releases one unit counted by OnWorkStarted.
+	OnWorkFinished()
+}

@@ -1,0 +1,50 @@
+package executor
+
+import "time"
+
+// IdleHook lets a reactor serve the goroutines that call an IOContext's Run: when a Run goroutine
+// finds no handler queued, it waits in the hook instead of sleeping, so one goroutine can serve
+// posted handlers, socket readiness and timers with no hand-off between goroutines (Asio's
+// scheduler runs its reactor task the same way). At most one goroutine is inside Wait at a time.
+//
+// The hook posts the handlers of the events it finds to the IOContext, and counts its pending
+// operations as outstanding work (OnWorkStarted) so that Run does not return while they are pending.
+type IdleHook interface {
+	// Wait waits for events for at most timeout and posts their handlers. A negative timeout waits
+	// until an event or Wake; zero only polls.
+	Wait(timeout time.Duration)
+	// Wake makes the Wait in progress, or else the next one, return promptly. It may be called from
+	// any goroutine, including from inside Wait.
+	Wake()
+}
+
+// AttachIdleHook returns the context's idle hook, first attaching the one newHook makes if the
+// context has none yet. It is how a reactor attaches itself to a context once (Asio's use_service):
+// newHook runs at most once per context, with the context's lock held, so it must not call back
+// into the context.
+func (c *IOContext) AttachIdleHook(newHook func() IdleHook) IdleHook {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hook == nil {
+		c.hook = newHook()
+	}
+	return c.hook
+}
+
+// waitInHook waits in the idle hook for at most timeout. It is called and returns with c.mu held.
+func (c *IOContext) waitInHook(timeout time.Duration) {
+	c.hookBusy = true
+	c.hookWoken = false
+	c.mu.Unlock()
+	c.hook.Wait(timeout)
+	c.mu.Lock()
+	c.hookBusy = false
+}
+
+// wakeHookLocked interrupts the goroutine waiting in the hook, once per wait. Called with c.mu held.
+func (c *IOContext) wakeHookLocked() {
+	if c.hookBusy && !c.hookWoken {
+		c.hookWoken = true
+		c.hook.Wake()
+	}
+}

@@ -1,0 +1,130 @@
+package executor_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beastgo/beast/executor"
+)
+
+// testPoller is an IdleHook standing in for a reactor: "events" sent on its channel are posted to
+// the context from inside Wait, as a reactor posts completions.
+type testPoller struct {
+	ctx     *executor.IOContext
+	events  chan func()
+	wake    chan struct{}
+	mu      sync.Mutex
+	waits   int
+	polls   int
+	waiting chan struct{} // receives once each time a blocking Wait starts
+}
+
+func newTestPoller(ctx *executor.IOContext) *testPoller {
+	return &testPoller{ctx: ctx, events: make(chan func(), 16), wake: make(chan struct{}, 1), waiting: make(chan struct{}, 16)}
+}
+
+func (p *testPoller) Wait(timeout time.Duration) {
+	p.mu.Lock()
+	if timeout == 0 {
+		p.polls++
+	} else {
+		p.waits++
+	}
+	p.mu.Unlock()
+	var expire <-chan time.Time
+	switch {
+	case timeout == 0:
+		select {
+		case f := <-p.events:
+			p.ctx.Post(f)
+		default:
+		}
+		return
+	case timeout > 0:
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		expire = tm.C
+	}
+	p.waiting <- struct{}{}
+	select {
+	case f := <-p.events:
+		p.ctx.Post(f)
+	case <-p.wake:
+	case <-expire:
+	}
+}
+
+func (p *testPoller) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func TestIdleHookServesRunAndPostWakesIt(t *testing.T) {
+	ctx := executor.NewIOContext()
+	p := newTestPoller(ctx)
+	if got := ctx.AttachIdleHook(func() executor.IdleHook { return p }); got != p {
+		t.Fatal("AttachIdleHook did not attach the hook")
+	}
+	if got := ctx.AttachIdleHook(func() executor.IdleHook { t.Fatal("second hook made"); return nil }); got != p {
+		t.Fatal("AttachIdleHook replaced the hook")
+	}
+	guard := executor.MakeWorkGuard(ctx) // the reactor's pending operation
+	runGoroutine := make(chan bool, 2)
+	done := make(chan int)
+	go func() { done <- ctx.Run() }()
+
+	// An event found by the hook runs on the Run goroutine.
+	<-p.waiting
+	p.events <- func() { runGoroutine <- ctx.RunningInThisThread() }
+	if inside := <-runGoroutine; gidKnown() && !inside {
+		t.Fatal("the event's handler did not run on the Run goroutine")
+	}
+	// A post from another goroutine wakes the hook.
+	<-p.waiting
+	ran := make(chan struct{})
+	ctx.Post(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Post did not wake the goroutine waiting in the hook")
+	}
+	// Running out of work wakes it too, and Run returns.
+	<-p.waiting
+	guard.Reset()
+	select {
+	case n := <-done:
+		if n != 2 {
+			t.Fatalf("Run ran %d, want 2", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return when out of work")
+	}
+}
+
+func TestIdleHookPolledByPollAndBoundedByRunFor(t *testing.T) {
+	ctx := executor.NewIOContext()
+	p := newTestPoller(ctx)
+	ctx.AttachIdleHook(func() executor.IdleHook { return p })
+	guard := executor.MakeWorkGuard(ctx)
+	defer guard.Reset()
+	ran := false
+	p.events <- func() { ran = true }
+	if n := ctx.Poll(); n != 1 || !ran {
+		t.Fatalf("Poll ran %d (event handler ran: %v), want the event found by a non-blocking poll", n, ran)
+	}
+	start := time.Now()
+	if n := ctx.RunFor(30 * time.Millisecond); n != 0 {
+		t.Fatalf("RunFor ran %d", n)
+	}
+	if time.Since(start) < 30*time.Millisecond {
+		t.Fatal("RunFor returned before its deadline")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.polls == 0 || p.waits == 0 {
+		t.Fatalf("hook polled %d and waited %d times; want both", p.polls, p.waits)
+	}
+}

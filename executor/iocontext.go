@@ -1,0 +1,405 @@
+package executor
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/beastgo/beast/internal/gid"
+)
+
+// IOContext is a queue of handlers and the run loop that runs them: Asio's io_context. Handlers
+// run only on goroutines inside Run, RunOne, RunFor, RunUntil, Poll or PollOne, and any number of
+// goroutines may be inside those at once, forming a pool. One goroutine calling Run is an implicit
+// strand: its handlers never run concurrently.
+//
+// Run returns when the context runs out of work, that is when no handler is queued or running and
+// no work is counted (OnWorkStarted, a [WorkGuard], a pending operation), or after Stop. Running out
+// of work stops the context, so later run calls return at once until Restart.
+//
+// A handler may call Poll or PollOne of its own context. It must not call Run, RunOne, RunFor or
+// RunUntil of its own context and wait for the context to run out of work: the handler that is
+// running counts as work until it returns, so that call waits for itself (as in Asio).
+//
+// IOContext satisfies [Executor] itself; Executor returns it as one.
+type IOContext struct {
+	mu        sync.Mutex
+	queue     fifo      // handlers posted and not yet taken by a runner
+	idle      []*runner // runners waiting for a handler, most recent last
+	hook      IdleHook  // the reactor, if one is attached
+	hookBusy  bool      // a runner is inside hook.Wait
+	hookWoken bool      // Wake was called during the current hook.Wait
+	// queued mirrors queue.len() (written under mu) so runners can see, without locking, that
+	// nothing is waiting ahead of the handlers they posted themselves.
+	queued atomic.Int64
+	// idleCount mirrors len(idle) for the same reason.
+	idleCount atomic.Int32
+	// work counts outstanding work other than the queue: OnWorkStarted units and handlers taken by
+	// runners and not yet finished. Outstanding work is work plus queue.len(); it is judged to be
+	// zero only with mu held.
+	work    atomic.Int64
+	stopped atomic.Bool
+	// runners lists the goroutines inside a run call, newest first, so Post and Dispatch can tell
+	// whether their caller is one. Replaced, never mutated, under mu.
+	runners atomic.Pointer[[]*runner]
+}
+
+// runner is the state of one run call, owned by the goroutine that made it.
+type runner struct {
+	g       uintptr // the goroutine, from gid.Current
+	running bool    // inside a handler: Post may use private, Dispatch may run inline
+	batch   fifo    // handlers taken from the queue, run in order without the lock
+	ran     int     // handlers of batch run and not yet subtracted from work
+	private fifo    // handlers this goroutine posted while running; they follow batch
+	wake    chan struct{}
+	timer   *time.Timer
+}
+
+// NewIOContext returns an empty context, not stopped.
+func NewIOContext() *IOContext { return new(IOContext) }
+
+// Executor returns the context as an [Executor]: Asio's get_executor.
+func (c *IOContext) Executor() Executor { return c }
+
+// Run runs handlers until the context runs out of work or is stopped, and returns how many it ran.
+// A panic in a handler leaves Run unchanged, as it leaves any function; the context stays
+// consistent, the handlers not yet run stay queued, and Run may be called again.
+func (c *IOContext) Run() int { return c.run(math.MaxInt, true, time.Time{}) }
+
+// RunOne runs at most one handler, waiting for one if none is ready, and returns how many it ran:
+// 0 means the context is stopped or out of work.
+func (c *IOContext) RunOne() int { return c.run(1, true, time.Time{}) }
+
+// RunFor runs handlers as Run does for at most d.
+func (c *IOContext) RunFor(d time.Duration) int { return c.RunUntil(time.Now().Add(d)) }
+
+// RunUntil runs handlers as Run does until the deadline.
+func (c *IOContext) RunUntil(deadline time.Time) int { return c.run(math.MaxInt, true, deadline) }
+
+// Poll runs the handlers that are ready, including those they post, without waiting, and returns
+// how many it ran.
+func (c *IOContext) Poll() int { return c.run(math.MaxInt, false, time.Time{}) }
+
+// PollOne runs at most one ready handler without waiting.
+func (c *IOContext) PollOne() int { return c.run(1, false, time.Time{}) }
+
+// Stop makes every run call return as soon as the handler it is running returns. Queued handlers
+// stay queued; they run after Restart and a new run call. Stop does not wait.
+func (c *IOContext) Stop() {
+	c.mu.Lock()
+	c.stopLocked()
+	c.mu.Unlock()
+}
+
+// Stopped reports whether the context is stopped, by Stop or by running out of work.
+func (c *IOContext) Stopped() bool { return c.stopped.Load() }
+
+// Restart clears the stopped state so that run calls run handlers again. It must not be called
+// while any run call is in progress.
+func (c *IOContext) Restart() { c.stopped.Store(false) }
+
+// RunningInThisThread reports whether the calling goroutine is inside a run call of this context.
+// It is always false where the goroutine cannot be identified (see docs/executors.md).
+func (c *IOContext) RunningInThisThread() bool { return c.current() != nil }
+
+// Post queues f. From a goroutine that is running one of the context's handlers, f goes to that
+// goroutine's private queue, with no lock, behind everything queued before it.
+func (c *IOContext) Post(f func()) {
+	if r := c.current(); r != nil && r.running {
+		r.private.push(f)
+		return
+	}
+	c.mu.Lock()
+	c.queue.push(f)
+	c.queued.Store(int64(c.queue.len()))
+	c.wakeOneLocked()
+	c.mu.Unlock()
+}
+
+// Defer queues f as a continuation. Inside a handler of this context it stays on the current
+// goroutine's private queue, as Post does; elsewhere it is Post.
+func (c *IOContext) Defer(f func()) { c.Post(f) }
+
+// Dispatch runs f at once when called from a handler running on this context, and posts it
+// otherwise.
+func (c *IOContext) Dispatch(f func()) {
+	if r := c.current(); r != nil && r.running {
+		f()
+		return
+	}
+	c.Post(f)
+}
+
+// OnWorkStarted counts one unit of outstanding work.
+func (c *IOContext) OnWorkStarted() { c.work.Add(1) }
+
+// OnWorkFinished releases one unit of outstanding work; the last one stops the context.
+func (c *IOContext) OnWorkFinished() {
+	if c.work.Add(-1) == 0 {
+		c.stopIfOutOfWork()
+	}
+}
+
+// current returns the caller's runner if the caller is inside a run call of c.
+func (c *IOContext) current() *runner {
+	rs := c.runners.Load()
+	if rs == nil {
+		return nil
+	}
+	g := gid.Current()
+	if g == 0 {
+		return nil
+	}
+	for _, r := range *rs {
+		if r.g == g {
+			return r
+		}
+	}
+	return nil
+}
+
+func (c *IOContext) stopIfOutOfWork() {
+	c.mu.Lock()
+	if c.work.Load() == 0 && c.queue.len() == 0 {
+		c.stopLocked()
+	}
+	c.mu.Unlock()
+}
+
+func (c *IOContext) stopLocked() {
+	c.stopped.Store(true)
+	for _, r := range c.idle {
+		wake(r)
+	}
+	c.idle = c.idle[:0]
+	c.idleCount.Store(0)
+	if c.hook != nil {
+		c.wakeHookLocked()
+	}
+}
+
+// wakeOneLocked hands a newly queued handler to an idle runner, or interrupts the hook.
+func (c *IOContext) wakeOneLocked() {
+	if n := len(c.idle); n > 0 {
+		r := c.idle[n-1]
+		c.idle = c.idle[:n-1]
+		c.idleCount.Store(int32(n - 1))
+		wake(r)
+	} else if c.hook != nil {
+		c.wakeHookLocked()
+	}
+}
+
+func wake(r *runner) {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the loop behind every run call: it runs up to limit handlers, waiting for them while
+// block is true, until the deadline if it is not zero.
+func (c *IOContext) run(limit int, block bool, deadline time.Time) (n int) {
+	r := c.enter()
+	defer c.leave(r)
+	polled := false
+	for n < limit && !c.stopped.Load() {
+		if r.batch.len() == 0 && !c.next(r, limit-n, block, deadline, &polled) {
+			break
+		}
+		n += c.runBatch(r, limit-n, deadline)
+		c.finish(r)
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			break
+		}
+	}
+	return n
+}
+
+// runBatch runs handlers from r.batch until it is empty, limit is reached, the context is stopped
+// or the deadline passes.
+func (c *IOContext) runBatch(r *runner, limit int, deadline time.Time) int {
+	n := 0
+	r.running = true
+	for n < limit && r.batch.len() > 0 && !c.stopped.Load() {
+		f := r.batch.pop()
+		n++
+		r.ran++ // counted before the call: a handler that panics has been consumed
+		f()
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			break
+		}
+	}
+	r.running = false
+	return n
+}
+
+// finish settles the accounts of the handlers r has run and moves what they posted privately:
+// straight into the next batch when nothing else is queued and no runner is idle (no lock, no
+// hand-off), else to the back of the shared queue.
+func (c *IOContext) finish(r *runner) {
+	ran := int64(r.ran)
+	r.ran = 0
+	if p := int64(r.private.len()); p > 0 {
+		if r.batch.len() == 0 && c.queued.Load() == 0 && c.idleCount.Load() == 0 && !c.stopped.Load() {
+			r.batch, r.private = r.private, r.batch
+			if d := p - ran; d != 0 {
+				c.work.Add(d)
+			}
+			return
+		}
+		c.mu.Lock()
+		c.queue.append(&r.private)
+		c.queued.Store(int64(c.queue.len()))
+		c.wakeOneLocked()
+		c.mu.Unlock()
+	}
+	if ran > 0 && c.work.Add(-ran) == 0 {
+		c.stopIfOutOfWork()
+	}
+}
+
+// next fills r.batch from the shared queue, waiting for handlers if block is set. It reports false
+// when the run call should return instead.
+func (c *IOContext) next(r *runner, limit int, block bool, deadline time.Time, polled *bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if c.stopped.Load() {
+			return false
+		}
+		if n := c.queue.len(); n > 0 {
+			k := n
+			if runners := len(*c.runners.Load()); runners > 1 {
+				k = max(1, n/runners) // share a burst with the other runners
+			}
+			k = min(k, limit)
+			c.queue.take(&r.batch, k)
+			c.queued.Store(int64(c.queue.len()))
+			c.work.Add(int64(k))
+			if c.queue.len() > 0 {
+				c.wakeOneLocked()
+			}
+			return true
+		}
+		if c.work.Load() == 0 {
+			c.stopLocked()
+			return false
+		}
+		timeout := time.Duration(-1)
+		if !deadline.IsZero() {
+			if timeout = time.Until(deadline); timeout <= 0 {
+				return false
+			}
+		}
+		if !block {
+			if c.hook == nil || c.hookBusy || *polled {
+				return false
+			}
+			*polled = true
+			c.waitInHook(0)
+			continue
+		}
+		if c.hook != nil && !c.hookBusy {
+			c.waitInHook(timeout)
+			continue
+		}
+		c.waitIdle(r, timeout)
+	}
+}
+
+// waitIdle sleeps until a Post, Stop or the timeout (negative: none). Called and returns with c.mu
+// held.
+func (c *IOContext) waitIdle(r *runner, timeout time.Duration) {
+	c.idle = append(c.idle, r)
+	c.idleCount.Store(int32(len(c.idle)))
+	c.mu.Unlock()
+	if timeout < 0 {
+		<-r.wake
+		c.mu.Lock()
+		return
+	}
+	if r.timer == nil {
+		r.timer = time.NewTimer(timeout)
+	} else {
+		r.timer.Reset(timeout)
+	}
+	select {
+	case <-r.wake:
+		r.timer.Stop()
+		c.mu.Lock()
+	case <-r.timer.C:
+		c.mu.Lock()
+		if i := indexOf(c.idle, r); i >= 0 {
+			c.idle = append(c.idle[:i], c.idle[i+1:]...)
+			c.idleCount.Store(int32(len(c.idle)))
+		} else {
+			<-r.wake // a waker took r off the list and sent its token under the lock
+		}
+	}
+}
+
+func indexOf(rs []*runner, r *runner) int {
+	for i, x := range rs {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// enter registers the calling goroutine as a runner of c.
+func (c *IOContext) enter() *runner {
+	// A runner is made per run call, not pooled: its channel and timer must belong to the caller
+	// (a testing/synctest bubble only sees its own), and one allocation per call is nothing.
+	r := &runner{g: gid.Current(), wake: make(chan struct{}, 1)}
+	outer := c.current()
+	c.mu.Lock()
+	if outer != nil && outer.private.len() > 0 {
+		// A nested run call (Poll from inside a handler) must see what the handler posted.
+		c.queue.append(&outer.private)
+		c.queued.Store(int64(c.queue.len()))
+	}
+	old := c.runners.Load()
+	var rs []*runner
+	if old != nil {
+		rs = make([]*runner, 0, len(*old)+1)
+	}
+	rs = append(rs, r)
+	if old != nil {
+		rs = append(rs, *old...)
+	}
+	c.runners.Store(&rs)
+	c.mu.Unlock()
+	return r
+}
+
+// leave ends a run call, normally or by a panic: it settles r's accounts, puts back the handlers
+// r took and did not run (at the front, where they were) and unregisters r.
+func (c *IOContext) leave(r *runner) {
+	r.running = false
+	c.finish(r) // leaves r.private empty
+	c.mu.Lock()
+	if rest := int64(r.batch.len()); rest > 0 {
+		c.queue.pushFront(&r.batch)
+		c.queued.Store(int64(c.queue.len()))
+		c.work.Add(-rest)
+		c.wakeOneLocked()
+	}
+	old := *c.runners.Load()
+	rs := make([]*runner, 0, len(old)-1)
+	for _, x := range old {
+		if x != r {
+			rs = append(rs, x)
+		}
+	}
+	if len(rs) == 0 {
+		c.runners.Store(nil)
+	} else {
+		c.runners.Store(&rs)
+	}
+	c.mu.Unlock()
+	r.batch.release()
+	r.private.release()
+}

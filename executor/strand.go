@@ -1,0 +1,152 @@
+package executor
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/beastgo/beast/internal/gid"
+)
+
+// Strand serialises handlers over any executor: Asio's strand. Handlers submitted through one
+// strand never run concurrently, and run in the order they were posted (if Post(a) happens before
+// Post(b), a runs first). Distinct strands over one executor run concurrently with each other.
+//
+// A strand runs its handlers in turns, each turn a handler of the inner executor that runs what was
+// queued when it began; what is posted meanwhile runs in the next turn, deferred to the inner
+// executor, so a strand that keeps posting to itself never starves the inner executor's other
+// handlers.
+type Strand struct {
+	inner Executor
+	turn  func() // s.runTurn, bound once so that scheduling a turn allocates nothing
+
+	mu        sync.Mutex
+	queue     fifo // posted from outside the running turn
+	scheduled bool // a turn is queued on inner or running
+	queued    atomic.Int64
+	owner     atomic.Uintptr // the goroutine running the current turn, from gid.Current; 0 if none
+
+	// Owned by the goroutine running the turn, handed from turn to turn through inner.
+	batch   fifo // what the turn runs
+	private fifo // posted from inside the turn
+}
+
+// NewStrand returns a strand over inner, which may be any executor, a strand included.
+func NewStrand(inner Executor) *Strand {
+	s := &Strand{inner: inner}
+	s.turn = s.runTurn
+	return s
+}
+
+// Inner returns the executor the strand runs its turns on (Asio's get_inner_executor).
+func (s *Strand) Inner() Executor { return s.inner }
+
+// RunningInThisThread reports whether the caller is running inside a handler of this strand. It
+// is always false where the goroutine cannot be identified (see docs/executors.md).
+func (s *Strand) RunningInThisThread() bool {
+	g := gid.Current()
+	return g != 0 && s.owner.Load() == g
+}
+
+// Post queues f on the strand. f never runs inside the call.
+func (s *Strand) Post(f func()) {
+	if s.RunningInThisThread() {
+		s.private.push(f)
+		return
+	}
+	if s.enqueue(f) {
+		s.inner.Post(s.turn)
+	}
+}
+
+// Defer queues f on the strand as a continuation; the strand's next turn is deferred on the inner
+// executor.
+func (s *Strand) Defer(f func()) {
+	if s.RunningInThisThread() {
+		s.private.push(f)
+		return
+	}
+	if s.enqueue(f) {
+		s.inner.Defer(s.turn)
+	}
+}
+
+// Dispatch runs f at once when the caller is running inside this strand. Otherwise it queues f
+// and, if the strand is idle, dispatches a turn to the inner executor, which may run it at once
+// when the caller is running on the inner executor.
+func (s *Strand) Dispatch(f func()) {
+	if s.RunningInThisThread() {
+		f()
+		return
+	}
+	if s.enqueue(f) {
+		s.inner.Dispatch(s.turn)
+	}
+}
+
+// OnWorkStarted counts work on the inner executor.
+func (s *Strand) OnWorkStarted() { s.inner.OnWorkStarted() }
+
+// OnWorkFinished releases work on the inner executor.
+func (s *Strand) OnWorkFinished() { s.inner.OnWorkFinished() }
+
+// enqueue queues f from outside the strand and reports whether the caller must schedule a turn.
+func (s *Strand) enqueue(f func()) bool {
+	s.mu.Lock()
+	s.queue.push(f)
+	s.queued.Store(int64(s.queue.len()))
+	schedule := !s.scheduled
+	s.scheduled = true
+	s.mu.Unlock()
+	return schedule
+}
+
+// runTurn runs one turn of handlers on the inner executor.
+func (s *Strand) runTurn() {
+	if s.batch.len() == 0 {
+		s.mu.Lock()
+		s.batch.append(&s.queue)
+		s.queued.Store(0)
+		s.mu.Unlock()
+	}
+	s.owner.Store(gid.Current())
+	done := false
+	defer func() {
+		if !done { // a handler panicked: keep the strand consistent and let the panic go on
+			s.owner.Store(0)
+			if s.prepareNextTurn() {
+				s.inner.Post(s.turn)
+			}
+		}
+	}()
+	for s.batch.len() > 0 {
+		s.batch.pop()()
+	}
+	s.owner.Store(0)
+	done = true
+	if s.prepareNextTurn() {
+		s.inner.Defer(s.turn)
+	}
+}
+
+// prepareNextTurn fills batch with what the next turn runs, in order: what this turn left, then
+// what was posted from outside, then what its handlers posted. It reports whether a next turn is
+// needed; if not, the strand is idle again.
+func (s *Strand) prepareNextTurn() bool {
+	if s.batch.len() == 0 && s.private.len() > 0 && s.queued.Load() == 0 {
+		s.batch, s.private = s.private, s.batch // nothing from outside to go ahead of it: no lock
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batch.append(&s.queue)
+	s.batch.append(&s.private)
+	s.queued.Store(0)
+	if s.batch.len() == 0 {
+		s.scheduled = false
+		// An idle strand holds no chunks: a server may keep one strand per idle connection.
+		s.batch.release()
+		s.private.release()
+		return false
+	}
+	return true
+}
