@@ -2,6 +2,10 @@ package executor
 
 // Executor runs handlers: the Go form of Asio's executor concept. Every executor in beastgo, and
 // every executor a user writes for it, satisfies it.
+//
+// Executors are compared with == (a composed operation skips counting work twice when its handler's
+// executor is its I/O executor), so an implementation must be a comparable type: a pointer, or a
+// struct of comparable fields, as Asio requires executors to be equality-comparable.
 type Executor interface {
 	// Post queues f to run later. f never runs inside the call to Post.
 	Post(f func())
