@@ -1,0 +1,11 @@
+module github.com/beastgo/beast/bench
+
+go 1.26
+
+require (
+	github.com/beastgo/beast v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+// The bench program always measures the library in this checkout, never a published version.
+replace github.com/beastgo/beast => ../

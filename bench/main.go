@@ -1,0 +1,197 @@
+// Command bench is beastgo's demo and benchmark program. From the repository root:
+//
+//	go -C bench run .              # every case, then a table on stdout
+//	go -C bench run . -json        # the same results as JSON
+//	go -C bench run . -run Strand  # only the cases whose group/name matches
+//	go -C bench run . -list        # list the cases without running them
+//
+// It runs each case of package internal/benchcases with testing.Benchmark, reports progress on
+// stderr, and prints ns, handlers per second and allocations per handler, plus each case's time
+// relative to its group's baseline. It lives in its own module so that the libraries it may
+// compare against never enter the library's go.mod.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/beastgo/beast/internal/benchcases"
+)
+
+// defaultBenchtime is how long each case runs. One second keeps a ten-case comparison well under
+// a minute on a 2-core machine (testing.Benchmark's ramp-up adds a fraction on top) while still
+// giving stable nanosecond figures for handlers that take tens of nanoseconds.
+const defaultBenchtime = "1s"
+
+func main() {
+	os.Exit(run(os.Args[1:], allCases(), os.Stdout, os.Stderr))
+}
+
+// allCases is every case the program knows, in the order the table prints them. New groups
+// (websocket, ...) are appended here as their packages land.
+func allCases() []benchcases.Case {
+	return benchcases.Executor()
+}
+
+// run is the whole program minus the process: it parses args, runs the selected cases and
+// writes the report to stdout and progress and errors to stderr. It returns the exit code: 0 on
+// success, 1 if a case failed, 2 for a usage error.
+func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
+	// A flag set of our own keeps the testing package's -test.* flags out of -help.
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
+	runExpr := fs.String("run", "", "run only the cases whose `group/name` matches this regexp\n(each selected group's baseline runs too, so ratios stay defined)")
+	list := fs.Bool("list", false, "list the cases that would run, then exit")
+	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s) or N times (e.g. 1000x)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\n"+
+			"Runs beastgo's benchmark comparison and prints a table (or JSON) on stdout.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	re, err := regexp.Compile(*runExpr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: bad -run: %v\n", err)
+		return 2
+	}
+	for _, w := range checkBaselines(cases) {
+		fmt.Fprintf(stderr, "bench: warning: %s\n", w)
+	}
+
+	selected := selectCases(cases, re)
+	if *list {
+		for _, c := range selected {
+			fmt.Fprintln(stdout, caseID(c)+baselineMark(c))
+		}
+		return 0
+	}
+
+	restore, err := setBenchtime(*benchtime)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: bad -benchtime: %v\n", err)
+		return 2
+	}
+	defer restore()
+
+	if len(selected) == 0 {
+		// Like go test's "no tests to run": not an error, but say so where a person looks.
+		fmt.Fprintf(stderr, "bench: no cases match -run %q\n", *runExpr)
+	}
+	results := make([]result, 0, len(selected))
+	failed := false
+	for i, c := range selected {
+		fmt.Fprintf(stderr, "[%d/%d] %s: %s ... ", i+1, len(selected), c.Group, c.Name)
+		r := newResult(c, testing.Benchmark(c.Bench))
+		if r.Failed {
+			failed = true
+			// testing.Benchmark discards the benchmark's log, so point at where it can be seen.
+			fmt.Fprintln(stderr, "FAILED (the case called b.Fatal or b.Skip; run it under go test -bench to see why)")
+		} else {
+			fmt.Fprintf(stderr, "%s ns/handler\n", formatNs(r.NsPerOp))
+		}
+		results = append(results, r)
+	}
+	setRatios(results)
+
+	rep := report{Machine: currentMachine(), Benchtime: *benchtime, Results: results}
+	if *jsonOut {
+		err = writeJSON(stdout, rep)
+	} else {
+		err = writeTable(stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// setBenchtime points testing.Benchmark at d (a duration or "Nx") and returns a function that
+// puts the previous value back. The testing package only exposes the setting as a flag, so it
+// has to be set through flag.CommandLine after testing.Init has registered it; restoring it
+// keeps run free of lasting side effects when tests call it inside a test binary.
+func setBenchtime(d string) (restore func(), err error) {
+	testing.Init()
+	f := flag.CommandLine.Lookup("test.benchtime")
+	if f == nil {
+		return nil, errors.New("testing package registered no test.benchtime flag")
+	}
+	old := f.Value.String()
+	if err := f.Value.Set(d); err != nil {
+		return nil, err
+	}
+	return func() { _ = f.Value.Set(old) }, nil
+}
+
+// caseID names a case as -run matches it: "group/name".
+func caseID(c benchcases.Case) string {
+	return c.Group + "/" + c.Name
+}
+
+// baselineMark is the suffix -list prints after a group's baseline.
+func baselineMark(c benchcases.Case) string {
+	if c.Baseline {
+		return " (baseline)"
+	}
+	return ""
+}
+
+// selectCases returns, in their original order, the cases whose group/name matches re, plus the
+// baseline of every group that has a selected case: a ratio without its baseline would be blank.
+func selectCases(cases []benchcases.Case, re *regexp.Regexp) []benchcases.Case {
+	groups := make(map[string]bool)
+	for _, c := range cases {
+		if re.MatchString(caseID(c)) {
+			groups[c.Group] = true
+		}
+	}
+	var out []benchcases.Case
+	for _, c := range cases {
+		if re.MatchString(caseID(c)) || (c.Baseline && groups[c.Group]) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// checkBaselines reports every group that breaks benchcases' rule of exactly one baseline.
+// Such a group still runs; setRatios leaves its ratios blank rather than guess.
+func checkBaselines(cases []benchcases.Case) []string {
+	count := make(map[string]int)
+	var order []string
+	for _, c := range cases {
+		if _, seen := count[c.Group]; !seen {
+			order = append(order, c.Group)
+			count[c.Group] = 0 // so that a group without a baseline is reported too
+		}
+		if c.Baseline {
+			count[c.Group]++
+		}
+	}
+	var warnings []string
+	for _, g := range order {
+		if n := count[g]; n != 1 {
+			warnings = append(warnings, fmt.Sprintf("group %q has %d baseline cases, want exactly 1; its ratios are left blank", g, n))
+		}
+	}
+	return warnings
+}
