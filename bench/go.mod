@@ -1,6 +1,6 @@
 module github.com/beastgo/beast/bench
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/beastgo/beast v0.0.0

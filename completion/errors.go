@@ -1,0 +1,58 @@
+package completion
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrOperationAborted is the error of an operation that was cancelled or whose I/O object was
+// closed before it completed (Asio's operation_aborted).
+var ErrOperationAborted = errors.New("completion: operation aborted")
+
+// CanceledError is the error of an operation cancelled through its handler's context. Both
+// errors.Is(err, ErrOperationAborted) and errors.Is(err, context.Canceled) (or
+// context.DeadlineExceeded, whichever the context reports) hold for it.
+type CanceledError struct {
+	Cause error // the context's error
+}
+
+func (e *CanceledError) Error() string { return "completion: operation aborted: " + e.Cause.Error() }
+
+// Unwrap returns both ErrOperationAborted and the context's error.
+func (e *CanceledError) Unwrap() []error { return []error{ErrOperationAborted, e.Cause} }
+
+// Canceled returns the error for an operation cancelled because ctx is done.
+func Canceled(ctx context.Context) error { return &CanceledError{Cause: ctx.Err()} }
+
+// ErrorSetter is implemented (with a pointer receiver) by result structs that carry an error, so
+// that generic code such as a composed operation cancelled before it starts can build a failed
+// result: func (r *IOResult) SetErr(err error) { r.Err = err }.
+type ErrorSetter interface {
+	SetErr(err error)
+}
+
+// Fail returns a result of type R that carries err: err itself when R is error, or the zero R with
+// SetErr(err) applied when *R is an [ErrorSetter]. It panics for any other R, which cannot carry
+// an error; that is a programming error in the operation's result type.
+func Fail[R any](err error) R {
+	var r R
+	switch p := any(&r).(type) {
+	case *error:
+		*p = err
+	case ErrorSetter:
+		p.SetErr(err)
+	default:
+		panic("completion: result type " + typeName[R]() + " cannot carry an error: give *R a SetErr method")
+	}
+	return r
+}
+
+// CanFail reports whether [Fail] can build an R.
+func CanFail[R any]() bool {
+	var r R
+	switch any(&r).(type) {
+	case *error, ErrorSetter:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,45 @@
+package completion
+
+import (
+	"context"
+
+	"github.com/beastgo/beast/executor"
+)
+
+// Handler receives the result of an asynchronous operation. An operation calls Complete exactly
+// once, on the handler's associated executor.
+type Handler[R any] interface {
+	Complete(result R)
+}
+
+// ExecutorHolder is implemented by handlers that have an associated executor (Asio's
+// associated_executor). Executor returns nil when the handler has none.
+type ExecutorHolder interface {
+	Executor() executor.Executor
+}
+
+// ContextHolder is implemented by handlers that have an associated cancellation context (Asio's
+// associated_cancellation_slot). Context returns nil when the handler has none.
+type ContextHolder interface {
+	Context() context.Context
+}
+
+// AssociatedExecutor returns the executor h's completion must run on: its own, or else fallback
+// (the I/O object's executor, as in Asio).
+func AssociatedExecutor[R any](h Handler[R], fallback executor.Executor) executor.Executor {
+	if e, ok := h.(ExecutorHolder); ok {
+		if ex := e.Executor(); ex != nil {
+			return ex
+		}
+	}
+	return fallback
+}
+
+// AssociatedContext returns the context whose end cancels the operation h waits for, or nil when
+// the operation cannot be cancelled that way.
+func AssociatedContext[R any](h Handler[R]) context.Context {
+	if c, ok := h.(ContextHolder); ok {
+		return c.Context()
+	}
+	return nil
+}

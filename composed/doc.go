@@ -1,0 +1,26 @@
+// Package composed builds asynchronous operations out of other asynchronous operations: Asio's
+// async_compose, spawn and parallel_group.
+//
+// [Start] runs an operation written as a state machine: its body starts an inner operation with a
+// [Slot] as that operation's handler, returns, and is entered again, on the I/O executor, when
+// the inner operation completes; it finishes with [Op.Complete]. [Spawn] runs an operation written
+// as straight-line Go that awaits inner operations with [Await]. [AllOf] and [FirstOf] run
+// several operations at once.
+//
+// Every composed operation keeps Asio's guarantees:
+//  1. The final handler is never called inside the function that started the operation: a
+//     completion during the operation's first step is posted; a later one is dispatched to the
+//     handler's associated executor.
+//  2. While the operation is in flight it counts outstanding work on the I/O executor and on the
+//     handler's executor, so an IOContext's Run does not return under it.
+//  3. Intermediate steps run on the I/O executor (a strand keeps them serialised with its other
+//     handlers).
+//  4. A chain of inner operations that complete at once does not grow the stack: inner operations
+//     post their completions, and a resumption that arrives while the body is still running is
+//     posted behind it.
+//  5. The handler's context (completion.WithContext) is the context of every inner operation, so
+//     cancelling it reaches the inner operation in flight; a context already done when the
+//     operation starts completes it at once (posted) without running its body.
+//
+// docs/composed.md is the tutorial.
+package composed

@@ -1,0 +1,353 @@
+package composed_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/executor"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+type groupResult = composed.GroupResult[opResult]
+
+var groupTokens = tokensOf[groupResult]()
+
+// group is AllOf or FirstOf.
+type group struct {
+	name string
+	run  func(ex executor.Executor, h completion.Handler[groupResult], ops ...func(completion.Handler[opResult]))
+}
+
+var groups = []group{
+	{"AllOf", composed.AllOf[opResult]},
+	{"FirstOf", composed.FirstOf[opResult]},
+}
+
+// canceledResult matches, with cmpopts.EquateErrors, the result of an operation canceled by
+// context.Canceled.
+var canceledResult = opResult{Err: context.Canceled}
+
+// isPermutation reports whether order holds each of 0..n-1 once.
+func isPermutation(order []int, n int) bool {
+	s := slices.Sorted(slices.Values(order))
+	return slices.Equal(s, slices.Collect(func(yield func(int) bool) {
+		for i := range n {
+			if !yield(i) {
+				return
+			}
+		}
+	}))
+}
+
+func TestAllOfDeliversEveryResultWithTheCompletionOrder(t *testing.T) {
+	for _, tok := range groupTokens {
+		t.Run(tok.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				io := executor.NewIOContext()
+				obj := newTestIO(io)
+				pends := []*pendingOp{obj.newPending(), obj.newPending(), obj.newPending()}
+				h, p := tok.new(nil)
+				composed.AllOf(io, h, pends[0].Start, pends[1].Start, pends[2].Start)
+				runDone := make(chan struct{})
+				go func() {
+					io.Run()
+					close(runDone)
+				}()
+				// Finished in the order 2, 0, 1 from this goroutine: their handlers are queued on
+				// the group's strand in that order, which runs them in order.
+				for _, i := range []int{2, 0, 1} {
+					if !pends[i].Finish(10 + i) {
+						t.Fatalf("operation %d was canceled; AllOf never cancels", i)
+					}
+					if i == 2 {
+						synctest.Wait()
+						expectNotDelivered(t, p, "before every operation completed")
+					}
+				}
+				<-runDone
+				want := groupResult{Order: []int{2, 0, 1}, Results: []opResult{{V: 10}, {V: 11}, {V: 12}}}
+				if diff := cmp.Diff(want, p.wait()); diff != "" {
+					t.Fatalf("AllOf delivered (-want +got):\n%s", diff)
+				}
+				if p.extra() != 0 {
+					t.Fatal("AllOf delivered more than once")
+				}
+			})
+		})
+	}
+}
+
+func TestFirstOfCancelsTheRestAndDeliversEveryResult(t *testing.T) {
+	cases := []struct {
+		name  string
+		first int // the position of the operation that completes first
+		// ops builds the operations: the one at first completes (immediate or when finish is
+		// called); the others only ever complete when canceled.
+		immediate bool
+	}{
+		{"first finished later by another goroutine", 0, false},
+		{"first completing at once", 1, true},
+		{"last one first", 2, false},
+	}
+	for _, tok := range groupTokens {
+		for _, c := range cases {
+			t.Run(tok.name+"/"+c.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					io := executor.NewIOContext()
+					obj := newTestIO(io)
+					var ops []func(completion.Handler[opResult])
+					pends := make([]*pendingOp, 3)
+					for i := range 3 {
+						if i == c.first && c.immediate {
+							ops = append(ops, func(h completion.Handler[opResult]) { obj.AsyncImmediate(7, h) })
+							continue
+						}
+						pends[i] = obj.newPending()
+						ops = append(ops, pends[i].Start)
+					}
+					h, p := tok.new(nil)
+					composed.FirstOf(io, h, ops...)
+					runDone := make(chan struct{})
+					go func() {
+						io.Run()
+						close(runDone)
+					}()
+					if !c.immediate {
+						if !pends[c.first].Finish(7) {
+							t.Fatal("the first operation was canceled before it finished")
+						}
+					}
+					synctest.Wait()
+					if _, ok := p.result(); !ok {
+						t.Error("FirstOf did not complete: the other operations were not canceled")
+						for i, pend := range pends {
+							if pend != nil && i != c.first {
+								pend.Finish(-1) // unblock them, so the bubble ends cleanly
+							}
+						}
+					}
+					<-runDone
+					got := p.wait()
+					want := groupResult{Results: []opResult{canceledResult, canceledResult, canceledResult}}
+					want.Results[c.first] = opResult{V: 7}
+					if diff := cmp.Diff(want, got, cmpopts.EquateErrors(), cmpopts.IgnoreFields(groupResult{}, "Order")); diff != "" {
+						t.Fatalf("FirstOf delivered (-want +got):\n%s", diff)
+					}
+					if len(got.Order) == 0 || got.Order[0] != c.first || !isPermutation(got.Order, 3) {
+						t.Fatalf("Order = %v, want %d first and every operation once", got.Order, c.first)
+					}
+					for i, r := range got.Results {
+						if i != c.first && !errors.Is(r.Err, completion.ErrOperationAborted) {
+							t.Fatalf("result %d: %v does not match ErrOperationAborted", i, r.Err)
+						}
+					}
+					if n := obj.pending.Load(); n != 0 {
+						t.Fatalf("%d operations still pending", n)
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestGroupHandlerContextCancelsEveryOperation(t *testing.T) {
+	for _, g := range groups {
+		for _, tok := range groupTokens {
+			t.Run(g.name+"/"+tok.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					io := executor.NewIOContext()
+					obj := newTestIO(io)
+					pends := []*pendingOp{obj.newPending(), obj.newPending()}
+					ctx, cancel := context.WithCancel(t.Context())
+					h, p := tok.new(nil)
+					g.run(io, completion.WithContext(ctx, h), pends[0].Start, pends[1].Start)
+					runDone := make(chan struct{})
+					go func() {
+						io.Run()
+						close(runDone)
+					}()
+					<-pends[0].Started()
+					<-pends[1].Started()
+					cancel()
+					<-runDone
+					got := p.wait()
+					want := groupResult{Results: []opResult{canceledResult, canceledResult}}
+					if diff := cmp.Diff(want, got, cmpopts.EquateErrors(), cmpopts.IgnoreFields(groupResult{}, "Order")); diff != "" {
+						t.Fatalf("%s delivered (-want +got):\n%s", g.name, diff)
+					}
+					if !isPermutation(got.Order, 2) {
+						t.Fatalf("Order = %v", got.Order)
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestGroupWithAContextAlreadyDone(t *testing.T) {
+	// The group's result cannot carry an error, so the group does not fail as a whole: it hands the
+	// ended context to every operation, each completes at once with its cancellation error, and the
+	// group delivers them all (never inside the initiating call).
+	for _, g := range groups {
+		for _, tok := range groupTokens {
+			t.Run(g.name+"/"+tok.name, func(t *testing.T) {
+				io := executor.NewIOContext()
+				obj := newTestIO(io)
+				h, p := tok.new(nil)
+				inIOHandler(io, func() {
+					g.run(io, completion.WithContext(doneContext(), h), obj.newPending().Start, obj.newPending().Start)
+					expectNotDelivered(t, p, "inside the initiating function")
+				})
+				got, ok := p.result()
+				if !ok {
+					t.Fatal("the group did not complete")
+				}
+				want := groupResult{Results: []opResult{canceledResult, canceledResult}}
+				if diff := cmp.Diff(want, got, cmpopts.EquateErrors(), cmpopts.IgnoreFields(groupResult{}, "Order")); diff != "" {
+					t.Fatalf("%s delivered (-want +got):\n%s", g.name, diff)
+				}
+				if !isPermutation(got.Order, 2) {
+					t.Fatalf("Order = %v", got.Order)
+				}
+			})
+		}
+	}
+}
+
+func TestGroupOfNoOperationsCompletesPosted(t *testing.T) {
+	for _, g := range groups {
+		for _, tok := range groupTokens {
+			t.Run(g.name+"/"+tok.name, func(t *testing.T) {
+				io := executor.NewIOContext()
+				h, p := tok.new(nil)
+				inIOHandler(io, func() {
+					g.run(io, h)
+					expectNotDelivered(t, p, "inside the initiating function")
+				})
+				got, ok := p.result()
+				if !ok {
+					t.Fatal("an empty group did not complete")
+				}
+				if diff := cmp.Diff(groupResult{}, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Fatalf("%s of nothing delivered (-want +got):\n%s", g.name, diff)
+				}
+			})
+		}
+	}
+}
+
+// overlapExecutor wraps a pool's executor and counts handlers that run while another of its
+// handlers is running. Each handler sleeps a moment first: in a synctest bubble that lets every
+// idle runner of the pool take a handler meanwhile, so handlers that are not serialised do
+// overlap, deterministically, and the race detector sees them unordered. Dispatch posts, so that
+// no handler runs nested inside another.
+type overlapExecutor struct {
+	executor.Executor
+	inside, overlaps atomic.Int32
+}
+
+func (o *overlapExecutor) wrap(f func()) func() {
+	return func() {
+		if o.inside.Add(1) > 1 {
+			o.overlaps.Add(1)
+		}
+		time.Sleep(time.Millisecond)
+		f()
+		o.inside.Add(-1)
+	}
+}
+
+func (o *overlapExecutor) Post(f func())     { o.Executor.Post(o.wrap(f)) }
+func (o *overlapExecutor) Dispatch(f func()) { o.Executor.Post(o.wrap(f)) }
+func (o *overlapExecutor) Defer(f func())    { o.Executor.Post(o.wrap(f)) }
+
+func TestGroupOverAThreadPoolSerialisesItsHandlers(t *testing.T) {
+	// The group's bookkeeping runs in handlers of its executor, here a pool of four goroutines:
+	// they must be serialised (the group's strand), or they would overlap and race.
+	const n = 16
+	for _, g := range groups {
+		for _, tok := range groupTokens {
+			t.Run(g.name+"/"+tok.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					pool := executor.NewThreadPool(4)
+					defer pool.Join()
+					ex := &overlapExecutor{Executor: pool.Executor()}
+					obj := newTestIO(pool.Executor())
+					var ops []func(completion.Handler[opResult])
+					var pends []*pendingOp
+					for range n {
+						pend := obj.newPending()
+						pends = append(pends, pend)
+						ops = append(ops, pend.Start)
+					}
+					h, p := tok.new(nil)
+					g.run(ex, h, ops...)
+					// Advance the bubble's clock past the wrapper's pauses, so the group's first step
+					// has started every operation and returned before any completes (a completion
+					// may run beside that step: it is not the group's bookkeeping).
+					for _, pend := range pends {
+						<-pend.Started()
+					}
+					time.Sleep(time.Second)
+					var finishers sync.WaitGroup
+					for i, pend := range pends {
+						finishers.Go(func() { pend.Finish(i) })
+					}
+					finishers.Wait()
+					// Again, past every pause: all the handlers that will ever run have run.
+					time.Sleep(time.Second)
+					got, ok := p.result()
+					if !ok {
+						t.Fatal("the group did not complete after every operation completed")
+					}
+					if n := ex.overlaps.Load(); n != 0 {
+						t.Fatalf("%d of the group's handlers ran while another was running", n)
+					}
+					if !isPermutation(got.Order, n) {
+						t.Fatalf("Order = %v, want every operation once", got.Order)
+					}
+					for i, r := range got.Results {
+						// AllOf: every result. FirstOf: the others may have been canceled first.
+						if r.V != i && !(g.name == "FirstOf" && errors.Is(r.Err, context.Canceled)) {
+							t.Fatalf("result %d = %+v", i, r)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestGroupDeliversOnTheHandlersExecutor(t *testing.T) {
+	// The group's handler keeps its associated executor, also with a context bound over it.
+	for _, g := range groups {
+		for _, tok := range groupTokens {
+			t.Run(g.name+"/"+tok.name, func(t *testing.T) {
+				io, ctx2 := executor.NewIOContext(), executor.NewIOContext()
+				obj := newTestIO(io)
+				var onCtx2 bool
+				h, p := tok.new(func() { onCtx2 = ctx2.RunningInThisThread() })
+				g.run(io, completion.WithContext(t.Context(), completion.Bind(ctx2, h)),
+					func(h completion.Handler[opResult]) { obj.AsyncImmediate(1, h) })
+				io.Run()
+				expectNotDelivered(t, p, "before its executor ran")
+				ctx2.Run()
+				if _, ok := p.result(); !ok {
+					t.Fatal("the group did not deliver on the handler's executor")
+				}
+				if tok.name == "callback" && gidKnown() && !onCtx2 {
+					t.Fatal("the handler ran outside its executor")
+				}
+			})
+		}
+	}
+}

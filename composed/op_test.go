@@ -1,0 +1,181 @@
+package composed_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/executor"
+)
+
+func TestCompleteTwicePanics(t *testing.T) {
+	cases := []struct {
+		name string
+		// inner is the number of inner operations before the body completes twice.
+		inner int
+	}{
+		{"in the first step", 0},
+		{"in a later step", 2},
+	}
+	for _, tok := range tokens {
+		for _, c := range cases {
+			t.Run(tok.name+"/"+c.name, func(t *testing.T) {
+				io := executor.NewIOContext()
+				obj := newTestIO(io)
+				h, p := tok.new(nil)
+				var slot composed.Slot[opResult]
+				n := 0
+				composed.Start(io, h, func(op *composed.Op[opResult]) {
+					if n < c.inner {
+						n++
+						obj.AsyncImmediate(n, composed.Into(op, &slot))
+						return
+					}
+					op.Complete(opResult{V: 1})
+					op.Complete(opResult{V: 2})
+				})
+				v := runRecovering(t, io)
+				if s, _ := v.(string); !strings.Contains(s, "twice") {
+					t.Fatalf("panic value %v does not say the operation completed twice", v)
+				}
+				// The first result still reaches the handler, once.
+				io.Poll()
+				expectResult(t, p, opResult{V: 1})
+			})
+		}
+	}
+}
+
+func TestOpAccessors(t *testing.T) {
+	io, ctx2 := executor.NewIOContext(), executor.NewIOContext()
+	ctx := t.Context()
+	obj := newTestIO(io)
+	type seen struct {
+		io, ex       executor.Executor
+		ctx          context.Context
+		err          error
+		resumed      bool
+		slotEx       executor.Executor
+		slotCtx      context.Context
+		slotExAssoc  executor.Executor
+		slotCtxAssoc context.Context
+	}
+	var steps []seen
+	var slot composed.Slot[opResult]
+	f := completion.NewFuture[opResult]()
+	composed.Start(io, completion.WithContext(ctx, completion.Bind(ctx2, completion.Handler[opResult](f))), func(op *composed.Op[opResult]) {
+		h := composed.Into(op, &slot)
+		steps = append(steps, seen{op.IOExecutor(), op.Executor(), op.Context(), op.Err(), op.Resumed(),
+			h.Executor(), h.Context(), completion.AssociatedExecutor[opResult](h, nil), completion.AssociatedContext[opResult](h)})
+		if !op.Resumed() {
+			obj.AsyncImmediate(1, h)
+			return
+		}
+		op.Complete(slot.Value)
+	})
+	io.Run()
+	ctx2.Run()
+	f.Wait()
+	if len(steps) != 2 {
+		t.Fatalf("the body ran %d times, want 2", len(steps))
+	}
+	for i, s := range steps {
+		want := seen{io, ctx2, ctx, nil, i == 1, io, ctx, io, ctx}
+		if s != want {
+			t.Errorf("step %d saw %+v, want %+v", i, s, want)
+		}
+	}
+}
+
+func TestOpWithoutContextCannotBeCanceled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		io := executor.NewIOContext()
+		f := completion.NewFuture[opResult]()
+		var ctxSeen context.Context = context.Background()
+		var slotCtx context.Context = context.Background()
+		var slot composed.Slot[opResult]
+		composed.Start(io, completion.Handler[opResult](f), func(op *composed.Op[opResult]) {
+			ctxSeen = op.Context()
+			slotCtx = composed.Into(op, &slot).Context()
+			op.Complete(opResult{V: 1})
+		})
+		io.Run()
+		if ctxSeen != nil || slotCtx != nil {
+			t.Fatalf("an operation without a context reports %v (slot %v), want nil", ctxSeen, slotCtx)
+		}
+	})
+}
+
+func TestPanicInTheFinalHandlerLeavesTheContextUsable(t *testing.T) {
+	// A handler dispatched inline runs inside the operation's last step; if it panics, the panic
+	// leaves Run as any handler's does, and must not leave the operation's work behind.
+	cases := []struct {
+		name  string
+		inner int
+		bind  bool
+	}{
+		{"completed in the first step", 0, false},
+		{"completed in a later step", 1, false},
+		{"completed in a later step, handler on a strand", 1, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			io := executor.NewIOContext()
+			obj := newTestIO(io)
+			var h completion.Handler[opResult] = completion.Callback(func(r opResult) { panic(spawnPanic{"handler", r.V}) })
+			if c.bind {
+				h = completion.Bind(executor.NewStrand(io), h)
+			}
+			var slot composed.Slot[opResult]
+			n := 0
+			composed.Start(io, h, func(op *composed.Op[opResult]) {
+				if n < c.inner {
+					n++
+					obj.AsyncImmediate(n, composed.Into(op, &slot))
+					return
+				}
+				op.Complete(opResult{V: 7})
+			})
+			if v := runRecovering(t, io); v != (spawnPanic{"handler", 7}) {
+				t.Fatalf("Run panicked with %v, want the handler's panic", v)
+			}
+			io.Poll()
+			if !io.Stopped() {
+				t.Fatal("after the handler panicked the operation still holds work: Run would never return")
+			}
+		})
+	}
+}
+
+func TestStartBodyPanicReleasesWork(t *testing.T) {
+	ctx := executor.NewIOContext()
+	completed := false
+	composed.Start(ctx, completion.Callback(func(int) { completed = true }), func(op *composed.Op[int]) {
+		panic("body failed")
+	})
+	func() {
+		defer func() {
+			if r := recover(); r != "body failed" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		ctx.Run()
+	}()
+	// The abandoned operation holds no work: Run returns instead of waiting for ever.
+	done := make(chan int)
+	go func() { done <- ctx.Run() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		ctx.Stop()
+		<-done
+		t.Fatal("Run waited for an operation whose body panicked")
+	}
+	if completed {
+		t.Fatal("an abandoned operation completed")
+	}
+}

@@ -1,0 +1,340 @@
+//go:build linux
+
+package net
+
+import (
+	"context"
+	"io"
+	stdnet "net"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+)
+
+// descriptor is a non-blocking file descriptor registered with a reactor, with at most one pending
+// operation per direction (Asio's per-descriptor state). Its mutex serialises the initiating calls
+// with the reactor's readiness events.
+type descriptor struct {
+	fd int
+	r  *reactor
+	ex executor.Executor // the I/O executor: immediate completions are posted here
+
+	mu     sync.Mutex
+	closed bool
+	read   op
+	write  op
+}
+
+// opKind says which system call an op performs when its descriptor is ready.
+type opKind uint8
+
+const (
+	opRead opKind = iota
+	opWrite
+	opConnect
+	opAccept
+)
+
+// op is one direction's operation of a descriptor. It is reused by every operation in that
+// direction, with its two handlers bound once, so a read or write allocates nothing.
+type op struct {
+	d       *descriptor
+	kind    opKind
+	busy    bool // started and its handler not yet invoked
+	pending bool // waiting for readiness in the reactor
+	b       []byte
+	res     IOResult
+	hex     executor.Executor // the handler's executor
+	// One of these is set, according to kind.
+	hIO      completion.Handler[IOResult]
+	hErr     completion.Handler[error]
+	hAccept  completion.Handler[AcceptResult]
+	accept   *TCPAcceptor
+	acceptEx executor.Executor
+	socket   *TCPSocket // the accepted socket
+
+	stopCancel func() bool
+	post       func() // o.postToHandler, bound once
+	invoke     func() // o.invokeHandler, bound once
+	retryFn    func() // o.retry, bound once
+}
+
+func newDescriptor(fd int, ex executor.Executor) (*descriptor, error) {
+	r, err := reactorFor(ex)
+	if err != nil {
+		return nil, err
+	}
+	d := &descriptor{fd: fd, r: r, ex: ex}
+	d.read.init(d)
+	d.write.init(d)
+	if err := r.register(d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (o *op) init(d *descriptor) {
+	o.d = d
+	o.post = o.postToHandler
+	o.invoke = o.invokeHandler
+	o.retryFn = o.retry
+}
+
+// begin claims o for a new operation; with d.mu held. It reports false if o is busy.
+func (o *op) begin(kind opKind, hex executor.Executor) bool {
+	if o.busy {
+		return false
+	}
+	o.busy, o.kind, o.hex = true, kind, hex
+	o.d.ex.OnWorkStarted()
+	if hex != o.d.ex {
+		hex.OnWorkStarted()
+	}
+	return true
+}
+
+// start runs the operation's system call at once and either completes it (posted, as it
+// completes inside the initiating call) or leaves it pending in the reactor until the descriptor
+// is ready or ctx (the handler's context, if any) ends. A context already done completes the
+// operation without the system call. With d.mu held; it unlocks it.
+func (o *op) start(ctx context.Context) {
+	d := o.d
+	switch {
+	case d.closed:
+		o.res = IOResult{Err: stdnet.ErrClosed}
+	case ctx != nil && ctx.Err() != nil:
+		o.res = IOResult{Err: completion.Canceled(ctx)}
+	case o.perform():
+		o.pending = true
+		if ctx != nil && ctx.Done() != nil {
+			o.stopCancel = context.AfterFunc(ctx, func() { d.abort(o, completion.Canceled(ctx)) })
+		}
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	d.ex.Post(o.post)
+}
+
+// perform tries the system call; it reports true if the descriptor is not ready (EAGAIN), and
+// otherwise stores the result.
+func (o *op) perform() (wouldBlock bool) {
+	d := o.d
+	switch o.kind {
+	case opRead:
+		if len(o.b) == 0 {
+			o.res = IOResult{}
+			return false
+		}
+		n, err := ignoringEINTR(func() (int, error) { return unix.Read(d.fd, o.b) })
+		if err == unix.EAGAIN {
+			return true
+		}
+		o.res = readResult(n, err)
+	case opWrite:
+		if len(o.b) == 0 {
+			o.res = IOResult{}
+			return false
+		}
+		n, err := ignoringEINTR(func() (int, error) { return unix.Write(d.fd, o.b) })
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil {
+			o.res = IOResult{N: max(n, 0), Err: os.NewSyscallError("write", err)}
+		} else {
+			o.res = IOResult{N: n}
+		}
+	case opConnect:
+		errno, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && errno == 0 {
+			// SO_ERROR is 0 both before and after success: ask whether we are connected.
+			if _, perr := unix.Getpeername(d.fd); perr != nil {
+				if perr == unix.ENOTCONN {
+					return true
+				}
+				err = perr
+			}
+		} else if err == nil {
+			err = unix.Errno(errno)
+		}
+		if err != nil {
+			o.res = IOResult{Err: os.NewSyscallError("connect", err)}
+		} else {
+			o.res = IOResult{}
+		}
+	case opAccept:
+		nfd, _, err := unix.Accept4(d.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err == unix.EAGAIN || err == unix.ECONNABORTED {
+			return true
+		}
+		if err != nil {
+			o.res = IOResult{Err: os.NewSyscallError("accept4", err)}
+			return false
+		}
+		s, err := newTCPSocketFromFD(nfd, o.acceptEx)
+		if err != nil {
+			o.res = IOResult{Err: err}
+			return false
+		}
+		o.socket = s
+		o.res = IOResult{}
+	}
+	return false
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+func readResult(n int, err error) IOResult {
+	switch {
+	case err != nil:
+		return IOResult{Err: os.NewSyscallError("read", err)}
+	case n == 0:
+		return IOResult{Err: io.EOF}
+	}
+	return IOResult{N: n}
+}
+
+// ready handles a readiness event from the reactor for the pending operations it concerns. On an
+// IOContext it posts their retries, so that the system calls run as handlers on whichever Run
+// goroutine is free (Asio's reactor does the same) and the reactor goes back to waiting at once;
+// a reactor with its own loop retries them itself.
+func (d *descriptor) ready(events uint32) {
+	const readable = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
+	const writable = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
+	d.mu.Lock()
+	retryRead := events&readable != 0 && d.read.pending
+	retryWrite := events&writable != 0 && d.write.pending
+	d.mu.Unlock()
+	if d.r.owned != nil {
+		if retryRead {
+			d.read.retry()
+		}
+		if retryWrite {
+			d.write.retry()
+		}
+		return
+	}
+	if retryRead {
+		d.ex.Post(d.read.retryFn)
+	}
+	if retryWrite {
+		d.ex.Post(d.write.retryFn)
+	}
+}
+
+// retry tries a pending operation's system call again after a readiness event and delivers its
+// completion if it finishes; on EAGAIN (the data went to another reader, or the event was stale)
+// it stays pending for the next edge.
+func (o *op) retry() {
+	d := o.d
+	d.mu.Lock()
+	if !o.pending || o.perform() {
+		d.mu.Unlock()
+		return
+	}
+	o.settle()
+	d.mu.Unlock()
+	o.completeLater(true)
+}
+
+// settle ends the pending state of an operation that has its result; with d.mu held.
+func (o *op) settle() {
+	o.pending = false
+	if o.stopCancel != nil {
+		o.stopCancel()
+		o.stopCancel = nil
+	}
+}
+
+// completeLater delivers a completion found after the initiating call returned. Readiness found by
+// the reactor is dispatched to the handler's executor; a cancellation is posted, so a handler never
+// runs inside the Cancel or Close call that aborted it; and a reactor running its own loop posts,
+// since no handler of any executor runs on its goroutine.
+func (o *op) completeLater(dispatch bool) {
+	if dispatch && o.d.r.owned == nil {
+		o.hex.Dispatch(o.invoke)
+		return
+	}
+	o.hex.Post(o.invoke)
+}
+
+// abort completes o with err if it is still pending.
+func (d *descriptor) abort(o *op, err error) {
+	d.mu.Lock()
+	if !o.pending {
+		d.mu.Unlock()
+		return
+	}
+	o.res = IOResult{Err: err}
+	o.settle()
+	d.mu.Unlock()
+	o.completeLater(false)
+}
+
+// cancel aborts every pending operation with ErrOperationAborted and reports how many.
+func (d *descriptor) cancel() int {
+	n := 0
+	for _, o := range []*op{&d.read, &d.write} {
+		d.mu.Lock()
+		pending := o.pending
+		d.mu.Unlock()
+		if pending {
+			d.abort(o, completion.ErrOperationAborted)
+			n++
+		}
+	}
+	return n
+}
+
+// postToHandler is the posted half of an immediate completion: on the I/O executor, it
+// dispatches the handler to its own executor.
+func (o *op) postToHandler() { o.hex.Dispatch(o.invoke) }
+
+// invokeHandler frees the op for the next operation, releases its work and calls the handler.
+func (o *op) invokeHandler() {
+	d := o.d
+	d.mu.Lock()
+	kind, res, hex := o.kind, o.res, o.hex
+	hIO, hErr, hAccept, sock := o.hIO, o.hErr, o.hAccept, o.socket
+	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.hex = nil, nil, nil, nil, nil, nil
+	o.busy = false
+	d.mu.Unlock()
+	if hex != d.ex {
+		hex.OnWorkFinished()
+	}
+	d.ex.OnWorkFinished()
+	switch kind {
+	case opRead, opWrite:
+		hIO.Complete(res)
+	case opConnect:
+		hErr.Complete(res.Err)
+	case opAccept:
+		hAccept.Complete(AcceptResult{Socket: sock, Err: res.Err})
+	}
+}
+
+// close deregisters and closes the descriptor after aborting its pending operations.
+func (d *descriptor) close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return stdnet.ErrClosed
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.cancel()
+	d.r.deregister(d)
+	return os.NewSyscallError("close", unix.Close(d.fd))
+}

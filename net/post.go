@@ -1,0 +1,18 @@
+package net
+
+import (
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+)
+
+// postResult completes h with r from outside any operation state: posted to the I/O executor and
+// then dispatched to h's executor, as every immediate completion is. It allocates; it serves only
+// misuse and setup errors.
+func postResult[R any](ex executor.Executor, h completion.Handler[R], r R) {
+	hex := completion.AssociatedExecutor(h, ex)
+	ex.OnWorkStarted()
+	ex.Post(func() {
+		hex.Dispatch(func() { h.Complete(r) })
+		ex.OnWorkFinished()
+	})
+}

@@ -1,0 +1,234 @@
+//go:build linux
+
+package net
+
+import (
+	"container/heap"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/beastgo/beast/executor"
+)
+
+// reactor is the epoll loop behind every socket and timer of one IOContext (Asio's
+// epoll_reactor, a service of the context). It runs inside the context's Run: the context calls
+// Wait through its idle hook when it has nothing queued, so the goroutine that runs handlers also
+// waits for readiness, with no hand-off.
+type reactor struct {
+	epfd, evfd int
+	events     []unix.EpollEvent // used only inside Wait, which one goroutine runs at a time
+
+	mu     sync.Mutex
+	fds    map[int32]*descriptor
+	timers timerHeap
+	woken  atomic.Bool // an eventfd write is pending: later Wakes are free
+
+	// refs counts registered descriptors and pending timer waits, for a reactor that runs its own
+	// loop (owned): the loop ends when it drops to zero.
+	owned *ownedLoop
+}
+
+func newReactor() (*reactor, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return &reactor{epfd: epfd, evfd: evfd, events: make([]unix.EpollEvent, 128), fds: make(map[int32]*descriptor)}, nil
+}
+
+// reactorFor returns the reactor that serves I/O objects bound to ex: the one attached to ex's
+// IOContext (through a Strand too), or the process's own-loop reactor for other executors.
+func reactorFor(ex executor.Executor) (*reactor, error) {
+	for {
+		switch e := ex.(type) {
+		case *executor.IOContext:
+			var rerr error
+			h := e.AttachIdleHook(func() executor.IdleHook {
+				r, err := newReactor()
+				if err != nil {
+					rerr = err
+					return nil
+				}
+				// The reactor lives as long as its context (Asio's services die with their
+				// execution_context): close its descriptors when the context is collected.
+				runtime.AddCleanup(e, closeFDs, [2]int{r.epfd, r.evfd})
+				return r
+			})
+			if h == nil {
+				return nil, rerr
+			}
+			return h.(*reactor), nil
+		case *executor.Strand:
+			ex = e.Inner()
+		default:
+			return sharedReactor()
+		}
+	}
+}
+
+func closeFDs(fds [2]int) {
+	unix.Close(fds[0])
+	unix.Close(fds[1])
+}
+
+// Wait implements executor.IdleHook: it waits for readiness or the earliest timer for at most
+// timeout, and posts the completions it finds.
+func (r *reactor) Wait(timeout time.Duration) {
+	if d, ok := r.nextTimer(); ok && (timeout < 0 || d < timeout) {
+		timeout = d
+	}
+	ms := -1
+	if timeout >= 0 {
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond) // round up: never wake early
+	}
+	n, err := unix.EpollWait(r.epfd, r.events, ms)
+	if err != nil {
+		n = 0 // EINTR: a signal; the caller waits again
+	}
+	for i := range n {
+		ev := &r.events[i]
+		if int(ev.Fd) == r.evfd {
+			var buf [8]byte
+			unix.Read(r.evfd, buf[:])
+			r.woken.Store(false)
+			continue
+		}
+		r.mu.Lock()
+		d := r.fds[ev.Fd]
+		r.mu.Unlock()
+		if d != nil {
+			d.ready(ev.Events)
+		}
+	}
+	r.fireTimers(time.Now())
+}
+
+// Wake implements executor.IdleHook: it interrupts Wait through the eventfd.
+func (r *reactor) Wake() {
+	if r.woken.CompareAndSwap(false, true) {
+		one := [8]byte{1}
+		unix.Write(r.evfd, one[:])
+	}
+}
+
+func (r *reactor) register(d *descriptor) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(d.fd)}
+	r.mu.Lock()
+	r.fds[int32(d.fd)] = d
+	r.mu.Unlock()
+	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, d.fd, &ev); err != nil {
+		r.mu.Lock()
+		delete(r.fds, int32(d.fd))
+		r.mu.Unlock()
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	r.acquire()
+	return nil
+}
+
+func (r *reactor) deregister(d *descriptor) {
+	unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, d.fd, nil)
+	r.mu.Lock()
+	delete(r.fds, int32(d.fd))
+	r.mu.Unlock()
+	r.release()
+}
+
+// acquire and release count what keeps an own-loop reactor's goroutine alive.
+func (r *reactor) acquire() {
+	if r.owned != nil {
+		r.owned.acquire()
+	}
+}
+
+func (r *reactor) release() {
+	if r.owned != nil {
+		r.owned.release()
+	}
+}
+
+// timerHeap orders pending timer waits by deadline.
+type timerHeap []*timerWait
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	w := x.(*timerWait)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
+}
+
+// nextTimer returns how long until the earliest timer wait expires.
+func (r *reactor) nextTimer() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.timers) == 0 {
+		return 0, false
+	}
+	return max(time.Until(r.timers[0].deadline), 0), true
+}
+
+// addTimer queues w and wakes the waiter if w is now the earliest.
+func (r *reactor) addTimer(w *timerWait) {
+	r.mu.Lock()
+	heap.Push(&r.timers, w)
+	first := w.index == 0
+	r.mu.Unlock()
+	r.acquire()
+	if first {
+		r.Wake()
+	}
+}
+
+// removeTimer takes w out of the queue; it reports false if w already fired or was removed.
+func (r *reactor) removeTimer(w *timerWait) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.index < 0 {
+		return false
+	}
+	heap.Remove(&r.timers, w.index)
+	return true
+}
+
+func (r *reactor) fireTimers(now time.Time) {
+	for {
+		r.mu.Lock()
+		if len(r.timers) == 0 || r.timers[0].deadline.After(now) {
+			r.mu.Unlock()
+			return
+		}
+		w := heap.Pop(&r.timers).(*timerWait)
+		r.mu.Unlock()
+		w.complete(nil)
+		r.release()
+	}
+}

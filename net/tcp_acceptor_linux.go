@@ -1,0 +1,125 @@
+//go:build linux
+
+package net
+
+import (
+	"net/netip"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+)
+
+// AcceptResult is the result of an accept: the new connection, or the error.
+type AcceptResult struct {
+	Socket *TCPSocket
+	Err    error
+}
+
+// SetErr sets Err (completion.ErrorSetter).
+func (r *AcceptResult) SetErr(err error) { r.Err = err }
+
+// TCPAcceptor listens for TCP connections: Asio's ip::tcp::acceptor.
+type TCPAcceptor struct {
+	ex   executor.Executor
+	mu   sync.Mutex
+	d    *descriptor
+	addr netip.AddrPort
+}
+
+// NewTCPAcceptor returns an acceptor whose operations complete on ex.
+func NewTCPAcceptor(ex executor.Executor) *TCPAcceptor { return &TCPAcceptor{ex: ex} }
+
+// Listen binds to addr (port 0 picks a free one; see Addr) with SO_REUSEADDR, as Asio's acceptor
+// does by default, and listens with the given backlog (0: the system's maximum).
+func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
+	sa, family := toSockaddr(addr)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	fail := func(call string, err error) error {
+		unix.Close(fd)
+		return os.NewSyscallError(call, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if backlog <= 0 {
+		backlog = unix.SOMAXCONN
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		return fail("listen", err)
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	d, err := newDescriptor(fd, a.ex)
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	a.mu.Lock()
+	a.d, a.addr = d, fromSockaddr(bound)
+	a.mu.Unlock()
+	return nil
+}
+
+// Addr returns the address the acceptor listens on.
+func (a *TCPAcceptor) Addr() netip.AddrPort {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr
+}
+
+// AsyncAccept waits for a connection and completes h with a socket bound to ex (the acceptor's
+// executor when ex is nil). One accept may be pending at a time.
+func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[AcceptResult]) {
+	if ex == nil {
+		ex = a.ex
+	}
+	a.mu.Lock()
+	d := a.d
+	a.mu.Unlock()
+	if d == nil {
+		postResult(a.ex, h, AcceptResult{Err: ErrNotConnected})
+		return
+	}
+	d.mu.Lock()
+	if !d.read.begin(opAccept, completion.AssociatedExecutor(h, a.ex)) {
+		d.mu.Unlock()
+		postResult(a.ex, h, AcceptResult{Err: ErrInProgress})
+		return
+	}
+	d.read.hAccept, d.read.acceptEx = h, ex
+	d.read.start(completion.AssociatedContext(h))
+}
+
+// Cancel completes a pending accept with completion.ErrOperationAborted.
+func (a *TCPAcceptor) Cancel() int {
+	a.mu.Lock()
+	d := a.d
+	a.mu.Unlock()
+	if d == nil {
+		return 0
+	}
+	return d.cancel()
+}
+
+// Close stops listening; a pending accept completes with completion.ErrOperationAborted.
+func (a *TCPAcceptor) Close() error {
+	a.mu.Lock()
+	d := a.d
+	a.mu.Unlock()
+	if d == nil {
+		return nil
+	}
+	return d.close()
+}

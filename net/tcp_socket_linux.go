@@ -1,0 +1,252 @@
+//go:build linux
+
+package net
+
+import (
+	"net/netip"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+)
+
+// TCPSocket is a TCP connection served by the reactor of its executor: Asio's ip::tcp::socket. It
+// satisfies [AsyncStream]. One read and one write may be pending at once; a second read (or write)
+// started while one is pending completes with [ErrInProgress]. Its methods may be called from any
+// goroutine.
+type TCPSocket struct {
+	ex executor.Executor
+	mu sync.Mutex
+	d  *descriptor // nil until connected or accepted
+}
+
+// NewTCPSocket returns an unconnected socket whose operations complete on ex (when their handlers
+// have no executor of their own).
+func NewTCPSocket(ex executor.Executor) *TCPSocket { return &TCPSocket{ex: ex} }
+
+func newTCPSocketFromFD(fd int, ex executor.Executor) (*TCPSocket, error) {
+	s := &TCPSocket{ex: ex}
+	if err := setDefaultOptions(fd); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	d, err := newDescriptor(fd, ex)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	s.d = d
+	return s, nil
+}
+
+// setDefaultOptions turns Nagle's algorithm off, as Go's net package does: Nagle meeting delayed
+// ACKs turns a request-response exchange into a few dozen round trips a second.
+func setDefaultOptions(fd int) error {
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1))
+}
+
+// Executor returns the socket's executor.
+func (s *TCPSocket) Executor() executor.Executor { return s.ex }
+
+func (s *TCPSocket) descriptor() *descriptor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.d
+}
+
+// AsyncConnect connects the socket to addr and completes h with nil or the error (a
+// *os.SyscallError; errors.Is(err, syscall.ECONNREFUSED) for a refused connection). A socket that
+// is already open is closed first, as Asio does.
+func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error]) {
+	sa, family := toSockaddr(addr)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		postResult(s.ex, h, error(os.NewSyscallError("socket", err)))
+		return
+	}
+	ns, err := newTCPSocketFromFD(fd, s.ex)
+	if err != nil {
+		postResult(s.ex, h, err)
+		return
+	}
+	s.mu.Lock()
+	old := s.d
+	s.d = ns.d
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	d := ns.d
+	d.mu.Lock()
+	if !d.write.begin(opConnect, completion.AssociatedExecutor(h, s.ex)) {
+		d.mu.Unlock()
+		postResult(s.ex, h, ErrInProgress)
+		return
+	}
+	d.write.hErr = h
+	err = ignoringEINTRErr(func() error { return unix.Connect(fd, sa) })
+	if err == unix.EINPROGRESS {
+		d.write.start(completion.AssociatedContext(h)) // perform waits until writable
+		return
+	}
+	if err != nil {
+		d.write.res = IOResult{Err: os.NewSyscallError("connect", err)}
+	} else {
+		d.write.res = IOResult{}
+	}
+	d.mu.Unlock()
+	d.ex.Post(d.write.post)
+}
+
+func ignoringEINTRErr(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// AsyncReadSome reads at least one byte into b and completes h with how many; io.EOF when the
+// peer has shut down its sending side. The read is tried at once; only if no data is there does
+// it wait in the reactor.
+func (s *TCPSocket) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
+	s.startIO(opRead, b, h)
+}
+
+// AsyncWriteSome writes at least one byte of b and completes h with how many.
+func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
+	s.startIO(opWrite, b, h)
+}
+
+func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult]) {
+	d := s.descriptor()
+	if d == nil {
+		postResult(s.ex, h, IOResult{Err: ErrNotConnected})
+		return
+	}
+	o := &d.read
+	if kind == opWrite {
+		o = &d.write
+	}
+	d.mu.Lock()
+	if !o.begin(kind, completion.AssociatedExecutor(h, s.ex)) {
+		d.mu.Unlock()
+		postResult(s.ex, h, IOResult{Err: ErrInProgress})
+		return
+	}
+	o.b, o.hIO = b, h
+	o.start(completion.AssociatedContext(h))
+}
+
+// ShutdownHow says which direction Shutdown ends.
+type ShutdownHow int
+
+// The directions of Shutdown.
+const (
+	ShutdownRead  ShutdownHow = unix.SHUT_RD
+	ShutdownWrite ShutdownHow = unix.SHUT_WR
+	ShutdownBoth  ShutdownHow = unix.SHUT_RDWR
+)
+
+// Shutdown ends one or both directions of the connection: after ShutdownWrite the peer reads
+// io.EOF once it has read everything sent before.
+func (s *TCPSocket) Shutdown(how ShutdownHow) error {
+	d := s.descriptor()
+	if d == nil {
+		return ErrNotConnected
+	}
+	return os.NewSyscallError("shutdown", unix.Shutdown(d.fd, int(how)))
+}
+
+// Cancel completes every pending operation of the socket with completion.ErrOperationAborted and
+// reports how many it cancelled.
+func (s *TCPSocket) Cancel() int {
+	d := s.descriptor()
+	if d == nil {
+		return 0
+	}
+	return d.cancel()
+}
+
+// Close cancels the pending operations (they complete with completion.ErrOperationAborted) and
+// closes the socket. Later operations complete with net.ErrClosed.
+func (s *TCPSocket) Close() error {
+	d := s.descriptor()
+	if d == nil {
+		return nil
+	}
+	return d.close()
+}
+
+// LocalAddr returns the socket's local address.
+func (s *TCPSocket) LocalAddr() (netip.AddrPort, error) {
+	return s.addr(unix.Getsockname, "getsockname")
+}
+
+// RemoteAddr returns the address of the socket's peer.
+func (s *TCPSocket) RemoteAddr() (netip.AddrPort, error) {
+	return s.addr(unix.Getpeername, "getpeername")
+}
+
+func (s *TCPSocket) addr(get func(int) (unix.Sockaddr, error), name string) (netip.AddrPort, error) {
+	d := s.descriptor()
+	if d == nil {
+		return netip.AddrPort{}, ErrNotConnected
+	}
+	sa, err := get(d.fd)
+	if err != nil {
+		return netip.AddrPort{}, os.NewSyscallError(name, err)
+	}
+	return fromSockaddr(sa), nil
+}
+
+// SetNoDelay turns Nagle's algorithm off (true, the default) or on.
+func (s *TCPSocket) SetNoDelay(on bool) error {
+	return s.setBool(unix.IPPROTO_TCP, unix.TCP_NODELAY, on)
+}
+
+// SetKeepAlive turns TCP keep-alive probes on or off.
+func (s *TCPSocket) SetKeepAlive(on bool) error {
+	return s.setBool(unix.SOL_SOCKET, unix.SO_KEEPALIVE, on)
+}
+
+// SetReadBuffer sets the kernel's receive buffer size.
+func (s *TCPSocket) SetReadBuffer(bytes int) error {
+	return s.setInt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+}
+
+// SetWriteBuffer sets the kernel's send buffer size.
+func (s *TCPSocket) SetWriteBuffer(bytes int) error {
+	return s.setInt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes)
+}
+
+// NoDelay reports whether Nagle's algorithm is off.
+func (s *TCPSocket) NoDelay() (bool, error) {
+	d := s.descriptor()
+	if d == nil {
+		return false, ErrNotConnected
+	}
+	v, err := unix.GetsockoptInt(d.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+	return v != 0, os.NewSyscallError("getsockopt", err)
+}
+
+func (s *TCPSocket) setBool(level, opt int, on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	return s.setInt(level, opt, v)
+}
+
+func (s *TCPSocket) setInt(level, opt, v int) error {
+	d := s.descriptor()
+	if d == nil {
+		return ErrNotConnected
+	}
+	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(d.fd, level, opt, v))
+}
+
+var _ AsyncStream = (*TCPSocket)(nil)
