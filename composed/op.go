@@ -2,7 +2,6 @@ package composed
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
@@ -15,9 +14,9 @@ type Op[R any] struct {
 	h       completion.Handler[R]
 	ctx     context.Context
 	body    func(*Op[R])
-	run     func() // op.next, bound once: every step, post and delivery reuses it
+	run     func() // op.next, bound on first need (runFunc): posts, and dispatches that may queue
 	phase   phase
-	inStep  atomic.Bool
+	inStep  bool // the body is running; guarded, like every step, by io's serialisation
 	steps   int
 	result  R
 }
@@ -40,7 +39,6 @@ const (
 // cancellation error, without running body; R must then be error or have a SetErr method.
 func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *Op[R])) {
 	op := &Op[R]{io: io, h: h, hex: completion.AssociatedExecutor(h, io), ctx: completion.AssociatedContext(h), body: body}
-	op.run = op.next
 	io.OnWorkStarted()
 	if op.hex != io {
 		op.hex.OnWorkStarted()
@@ -49,7 +47,27 @@ func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *O
 		op.Complete(completion.Fail[R](completion.Canceled(op.ctx)))
 		return
 	}
-	io.Dispatch(op.run)
+	if runningOn(io) {
+		op.next() // what Dispatch would do, without binding a func for it
+		return
+	}
+	io.Dispatch(op.runFunc())
+}
+
+// runningOn reports whether the caller is known to be running a handler of ex, where Dispatch
+// would run inline.
+func runningOn(ex executor.Executor) bool {
+	r, ok := ex.(interface{ RunningInThisThread() bool })
+	return ok && r.RunningInThisThread()
+}
+
+// runFunc returns op.next as a func, bound the first time it is needed. A step that starts on its
+// I/O executor and resumes there never needs it, which saves an allocation per operation.
+func (op *Op[R]) runFunc() func() {
+	if op.run == nil {
+		op.run = op.next
+	}
+	return op.run
 }
 
 // IOExecutor returns the executor the operation's steps run on (Asio's get_io_executor).
@@ -85,7 +103,7 @@ func (op *Op[R]) Complete(r R) {
 	op.result = r
 	op.phase = delivering
 	if op.steps <= 1 {
-		op.io.Post(op.run) // guarantee 1: never inside the initiating function
+		op.io.Post(op.runFunc()) // guarantee 1: never inside the initiating function
 		return
 	}
 	op.deliver()
@@ -108,10 +126,10 @@ func (op *Op[R]) next() {
 // as an ordinary handler's does, without leaving work counted that would keep Run from returning.
 func (op *Op[R]) step() {
 	op.steps++
-	op.inStep.Store(true)
+	op.inStep = true
 	returned := false
 	defer func() {
-		op.inStep.Store(false)
+		op.inStep = false
 		if !returned {
 			op.abandon()
 		}
@@ -131,7 +149,11 @@ func (op *Op[R]) deliver() {
 		}
 		io.OnWorkFinished()
 	}()
-	hex.Dispatch(op.run)
+	if hex == io && op.inStep {
+		op.next() // inside a step, so on io: Dispatch would run it inline
+		return
+	}
+	hex.Dispatch(op.runFunc())
 }
 
 // abandon ends an operation whose body panicked, so that it will never complete: it releases the
@@ -153,11 +175,16 @@ func (op *Op[R]) abandon() {
 // when an inner operation completed inside the call that started it: then the step is posted
 // behind it, which keeps the stack flat (guarantee 4).
 func (op *Op[R]) resume() {
-	if op.inStep.Load() {
-		op.io.Post(op.run)
-		return
+	switch {
+	case op.inStep:
+		op.io.Post(op.runFunc())
+	case runningOn(op.io):
+		op.next() // what Dispatch would do, without binding a func for it
+	default:
+		// An inner operation that completed off io (one that ignores its handler's executor,
+		// such as a goroutine calling Complete): bring the step back onto io.
+		op.io.Dispatch(op.runFunc())
 	}
-	op.io.Dispatch(op.run)
 }
 
 func (op *Op[R]) ioExecutor() executor.Executor { return op.io }
