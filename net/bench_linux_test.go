@@ -117,13 +117,34 @@ func newPinger(s *TCPSocket, gate *loopGate, finished func()) *pinger {
 // benchRoundTrips measures 1 KiB round trips over rttConns loopback connections served by one
 // IOContext run by runners goroutines; ns/op is per round trip.
 func benchRoundTrips(b *testing.B, runners int) {
+	gate := &loopGate{b: b}
+	b.ReportAllocs()
+	b.SetBytes(2 * rttSize)
 	ctx := executor.NewIOContext()
+	roundTrips(b, ctx, rttConns, gate, runners)
+}
+
+// benchRoundTripsPerContext splits the same connections over contexts IOContexts, each run by one
+// goroutine: Asio's io_context-per-core way to use several cores.
+func benchRoundTripsPerContext(b *testing.B, contexts int) {
+	gate := &loopGate{b: b}
+	b.ReportAllocs()
+	b.SetBytes(2 * rttSize)
+	var wg sync.WaitGroup
+	for range contexts {
+		wg.Go(func() { roundTrips(b, executor.NewIOContext(), rttConns/contexts, gate, 1) })
+	}
+	wg.Wait()
+}
+
+// roundTrips connects conns pairs on ctx and runs round trips on them until the gate closes.
+func roundTrips(b *testing.B, ctx *executor.IOContext, conns int, gate *loopGate, runners int) {
 	a := NewTCPAcceptor(ctx)
 	if err := a.Listen(loopback, 0); err != nil {
 		b.Fatal(err)
 	}
 	var clients, servers []*TCPSocket
-	for range rttConns {
+	for range conns {
 		c := NewTCPSocket(ctx)
 		c.AsyncConnect(a.Addr(), completion.Callback(func(err error) {
 			if err != nil {
@@ -139,11 +160,8 @@ func benchRoundTrips(b *testing.B, runners int) {
 	for _, s := range servers {
 		startEcho(s, rttSize)
 	}
-	gate := &loopGate{b: b}
 	var live sync.WaitGroup
-	live.Add(rttConns)
-	b.ReportAllocs()
-	b.SetBytes(2 * rttSize)
+	live.Add(conns)
 	for _, c := range clients {
 		p := newPinger(c, gate, live.Done)
 		ctx.Post(p.round)
@@ -167,6 +185,7 @@ func benchRoundTrips(b *testing.B, runners int) {
 func BenchmarkRoundTrip32x1KiB(b *testing.B) {
 	b.Run("beastgo/1-runner", func(b *testing.B) { benchRoundTrips(b, 1) })
 	b.Run("beastgo/2-runners", func(b *testing.B) { benchRoundTrips(b, 2) })
+	b.Run("beastgo/2-contexts", func(b *testing.B) { benchRoundTripsPerContext(b, 2) })
 	b.Run("go-net/goroutine-per-conn", benchGoNetRoundTrips)
 }
 
