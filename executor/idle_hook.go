@@ -32,12 +32,14 @@ func (c *IOContext) AttachIdleHook(newHook func() IdleHook) IdleHook {
 }
 
 // waitInHook waits in the idle hook for at most timeout. It is called and returns with c.mu held.
-func (c *IOContext) waitInHook(timeout time.Duration) {
+func (c *IOContext) waitInHook(r *runner, timeout time.Duration) {
 	c.hookBusy = true
 	c.hookWoken = false
+	r.inHook = true
 	c.mu.Unlock()
 	c.hook.Wait(timeout)
 	c.mu.Lock()
+	r.inHook = false
 	c.hookBusy = false
 }
 

@@ -49,6 +49,7 @@ type IOContext struct {
 type runner struct {
 	g       uintptr // the goroutine, from gid.Current
 	running bool    // inside a handler: Post may use private, Dispatch may run inline
+	inHook  bool    // inside the idle hook's Wait: its posts must not wake the hook itself
 	batch   fifo    // handlers taken from the queue, run in order without the lock
 	ran     int     // handlers of batch run and not yet subtracted from work
 	private fifo    // handlers this goroutine posted while running; they follow batch
@@ -106,14 +107,21 @@ func (c *IOContext) RunningInThisThread() bool { return c.current() != nil }
 // Post queues f. From a goroutine that is running one of the context's handlers, f goes to that
 // goroutine's private queue, with no lock, behind everything queued before it.
 func (c *IOContext) Post(f func()) {
-	if r := c.current(); r != nil && r.running {
+	r := c.current()
+	if r != nil && r.running {
 		r.private.push(f)
 		return
 	}
 	c.mu.Lock()
 	c.queue.push(f)
 	c.queued.Store(int64(c.queue.len()))
-	c.wakeOneLocked()
+	if r != nil && r.inHook {
+		// The reactor posting what it found: the goroutine in the hook runs it as soon as Wait
+		// returns, so waking the hook would only cost an eventfd write and an extra epoll round.
+		c.wakeIdleLocked()
+	} else {
+		c.wakeOneLocked()
+	}
 	c.mu.Unlock()
 }
 
@@ -181,14 +189,22 @@ func (c *IOContext) stopLocked() {
 
 // wakeOneLocked hands a newly queued handler to an idle runner, or interrupts the hook.
 func (c *IOContext) wakeOneLocked() {
-	if n := len(c.idle); n > 0 {
-		r := c.idle[n-1]
-		c.idle = c.idle[:n-1]
-		c.idleCount.Store(int32(n - 1))
-		wake(r)
-	} else if c.hook != nil {
+	if !c.wakeIdleLocked() && c.hook != nil {
 		c.wakeHookLocked()
 	}
+}
+
+// wakeIdleLocked wakes one idle runner, if there is one, and reports whether it did.
+func (c *IOContext) wakeIdleLocked() bool {
+	n := len(c.idle)
+	if n == 0 {
+		return false
+	}
+	r := c.idle[n-1]
+	c.idle = c.idle[:n-1]
+	c.idleCount.Store(int32(n - 1))
+	wake(r)
+	return true
 }
 
 func wake(r *runner) {
@@ -298,11 +314,11 @@ func (c *IOContext) next(r *runner, limit int, block bool, deadline time.Time, p
 				return false
 			}
 			*polled = true
-			c.waitInHook(0)
+			c.waitInHook(r, 0)
 			continue
 		}
 		if c.hook != nil && !c.hookBusy {
-			c.waitInHook(timeout)
+			c.waitInHook(r, timeout)
 			continue
 		}
 		c.waitIdle(r, timeout)
