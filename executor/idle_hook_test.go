@@ -128,3 +128,35 @@ func TestIdleHookPolledByPollAndBoundedByRunFor(t *testing.T) {
 		t.Fatalf("hook polled %d and waited %d times; want both", p.polls, p.waits)
 	}
 }
+
+// wakeCounter is a hook that posts one handler from inside Wait, as a reactor posts what it found,
+// and counts the Wake calls it gets.
+type wakeCounter struct {
+	ctx   *executor.IOContext
+	wakes int
+	posts int
+}
+
+func (w *wakeCounter) Wait(time.Duration) {
+	if w.posts < 3 {
+		w.posts++
+		w.ctx.Post(func() {})
+	}
+}
+
+func (w *wakeCounter) Wake() { w.wakes++ }
+
+func TestIdleHookOwnPostsDoNotWakeIt(t *testing.T) {
+	ctx := executor.NewIOContext()
+	w := &wakeCounter{ctx: ctx}
+	ctx.AttachIdleHook(func() executor.IdleHook { return w })
+	guard := executor.MakeWorkGuard(ctx)
+	ctx.Post(func() {})
+	for range 3 {
+		ctx.RunOne() // the first runs the queued handler; the others wait in the hook, which posts
+	}
+	guard.Reset()
+	if w.posts != 2 || w.wakes != 0 {
+		t.Fatalf("hook posted %d handlers and was woken %d times; its own posts must not wake it", w.posts, w.wakes)
+	}
+}
