@@ -14,7 +14,9 @@
 //  2. While the operation is in flight it counts outstanding work on the I/O executor and on the
 //     handler's executor, so an IOContext's Run does not return under it.
 //  3. Intermediate steps run on the I/O executor (a strand keeps them serialised with its other
-//     handlers).
+//     handlers). The I/O executor must run one handler at a time, a Strand or an IOContext with
+//     one Run goroutine, as Asio requires a strand for composed operations on a multi-threaded
+//     io_context: on a pool, an inner operation could resume the body while it still runs.
 //  4. A chain of inner operations that complete at once does not grow the stack: inner operations
 //     post their completions, and a resumption that arrives while the body is still running is
 //     posted behind it.

@@ -2,6 +2,7 @@ package composed
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
@@ -16,7 +17,7 @@ type Op[R any] struct {
 	body    func(*Op[R])
 	run     func() // op.next, bound on first need (runFunc): posts, and dispatches that may queue
 	phase   phase
-	inStep  bool // the body is running; guarded, like every step, by io's serialisation
+	inStep  atomic.Bool // the body is running: a resumption now must queue behind it
 	steps   int
 	result  R
 }
@@ -126,10 +127,10 @@ func (op *Op[R]) next() {
 // as an ordinary handler's does, without leaving work counted that would keep Run from returning.
 func (op *Op[R]) step() {
 	op.steps++
-	op.inStep = true
+	op.inStep.Store(true)
 	returned := false
 	defer func() {
-		op.inStep = false
+		op.inStep.Store(false)
 		if !returned {
 			op.abandon()
 		}
@@ -149,7 +150,7 @@ func (op *Op[R]) deliver() {
 		}
 		io.OnWorkFinished()
 	}()
-	if hex == io && op.inStep {
+	if hex == io && op.inStep.Load() {
 		op.next() // inside a step, so on io: Dispatch would run it inline
 		return
 	}
@@ -176,7 +177,7 @@ func (op *Op[R]) abandon() {
 // behind it, which keeps the stack flat (guarantee 4).
 func (op *Op[R]) resume() {
 	switch {
-	case op.inStep:
+	case op.inStep.Load():
 		op.io.Post(op.runFunc())
 	case runningOn(op.io):
 		op.next() // what Dispatch would do, without binding a func for it

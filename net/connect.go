@@ -1,7 +1,3 @@
-//go:build linux
-
-// AsyncConnectAny needs TCPSocket, which exists only on Linux until the portable path lands.
-
 package net
 
 import (

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !beastgo_portable
 
 package net
 
@@ -84,17 +84,21 @@ func (o *op) init(d *descriptor) {
 	o.retryFn = o.retry
 }
 
-// begin claims o for a new operation; with d.mu held. It reports false if o is busy.
-func (o *op) begin(kind opKind, hex executor.Executor) bool {
-	if o.busy {
-		return false
+// begin claims o for a new operation; with d.mu held. It fails if the descriptor is closed or o
+// is busy.
+func (o *op) begin(kind opKind, hex executor.Executor) error {
+	switch {
+	case o.d.closed: // before busy: an operation aborted by Close may not have run its handler yet
+		return stdnet.ErrClosed
+	case o.busy:
+		return ErrInProgress
 	}
 	o.busy, o.kind, o.hex = true, kind, hex
 	o.d.ex.OnWorkStarted()
 	if hex != o.d.ex {
 		hex.OnWorkStarted()
 	}
-	return true
+	return nil
 }
 
 // start runs the operation's system call at once and either completes it (posted, as it

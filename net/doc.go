@@ -7,6 +7,9 @@
 // started it. Operations are tried at once (a speculative read or write); only when the kernel
 // says EAGAIN do they wait in the reactor.
 //
+// Off Linux the same API works through a portable path over Go's net package, with goroutines
+// that Close stops and waits for; the build tag beastgo_portable selects it on Linux too.
+//
 // The stream interfaces [AsyncReadStream], [AsyncWriteStream] and [AsyncStream] are what the
 // composed helpers ([AsyncRead], [AsyncWrite], [AsyncReadUntil]) and the websocket package layer
 // over; [FromConn] turns any net.Conn (crypto/tls, net.Pipe) into one, and package nettest gives

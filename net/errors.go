@@ -10,3 +10,6 @@ var ErrInProgress = errors.New("net: operation already in progress")
 // ErrNotConnected is the error of an operation on a socket that was never connected or an
 // acceptor that is not listening.
 var ErrNotConnected = errors.New("net: socket is not connected")
+
+// ErrListening is the error of Listen on an acceptor that is already listening.
+var ErrListening = errors.New("net: acceptor is already listening")

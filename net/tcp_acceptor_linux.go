@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !beastgo_portable
 
 package net
 
@@ -12,15 +12,6 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
 )
-
-// AcceptResult is the result of an accept: the new connection, or the error.
-type AcceptResult struct {
-	Socket *TCPSocket
-	Err    error
-}
-
-// SetErr sets Err (completion.ErrorSetter).
-func (r *AcceptResult) SetErr(err error) { r.Err = err }
 
 // TCPAcceptor listens for TCP connections: Asio's ip::tcp::acceptor.
 type TCPAcceptor struct {
@@ -36,6 +27,12 @@ func NewTCPAcceptor(ex executor.Executor) *TCPAcceptor { return &TCPAcceptor{ex:
 // Listen binds to addr (port 0 picks a free one; see Addr) with SO_REUSEADDR, as Asio's acceptor
 // does by default, and listens with the given backlog (0: the system's maximum).
 func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
+	a.mu.Lock()
+	listening := a.d != nil
+	a.mu.Unlock()
+	if listening {
+		return ErrListening
+	}
 	sa, family := toSockaddr(addr)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
@@ -93,9 +90,9 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 		return
 	}
 	d.mu.Lock()
-	if !d.read.begin(opAccept, completion.AssociatedExecutor(h, a.ex)) {
+	if err := d.read.begin(opAccept, completion.AssociatedExecutor(h, a.ex)); err != nil {
 		d.mu.Unlock()
-		postResult(a.ex, h, AcceptResult{Err: ErrInProgress})
+		postResult(a.ex, h, AcceptResult{Err: err})
 		return
 	}
 	d.read.hAccept, d.read.acceptEx = h, ex

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !beastgo_portable
 
 package net
 
@@ -17,6 +17,9 @@ import (
 // satisfies [AsyncStream]. One read and one write may be pending at once; a second read (or write)
 // started while one is pending completes with [ErrInProgress]. Its methods may be called from any
 // goroutine.
+//
+// This is the Linux reactor path. Off Linux, and on Linux with the beastgo_portable build tag, the
+// same API runs over Go's net package with goroutines (docs/net.md, "The portable path").
 type TCPSocket struct {
 	ex executor.Executor
 	mu sync.Mutex
@@ -81,9 +84,9 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	}
 	d := ns.d
 	d.mu.Lock()
-	if !d.write.begin(opConnect, completion.AssociatedExecutor(h, s.ex)) {
+	if err := d.write.begin(opConnect, completion.AssociatedExecutor(h, s.ex)); err != nil {
 		d.mu.Unlock()
-		postResult(s.ex, h, ErrInProgress)
+		postResult(s.ex, h, err)
 		return
 	}
 	d.write.hErr = h
@@ -132,24 +135,22 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult
 		o = &d.write
 	}
 	d.mu.Lock()
-	if !o.begin(kind, completion.AssociatedExecutor(h, s.ex)) {
+	if err := o.begin(kind, completion.AssociatedExecutor(h, s.ex)); err != nil {
 		d.mu.Unlock()
-		postResult(s.ex, h, IOResult{Err: ErrInProgress})
+		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
 	o.b, o.hIO = b, h
 	o.start(completion.AssociatedContext(h))
 }
 
-// ShutdownHow says which direction Shutdown ends.
-type ShutdownHow int
-
-// The directions of Shutdown.
-const (
-	ShutdownRead  ShutdownHow = unix.SHUT_RD
-	ShutdownWrite ShutdownHow = unix.SHUT_WR
-	ShutdownBoth  ShutdownHow = unix.SHUT_RDWR
-)
+// ShutdownHow's values are shutdown(2)'s: these indexes fail to compile if they are not.
+var _ = func() {
+	var x [1]struct{}
+	_ = x[ShutdownRead-unix.SHUT_RD]
+	_ = x[ShutdownWrite-unix.SHUT_WR]
+	_ = x[ShutdownBoth-unix.SHUT_RDWR]
+}
 
 // Shutdown ends one or both directions of the connection: after ShutdownWrite the peer reads
 // io.EOF once it has read everything sent before.

@@ -492,7 +492,9 @@ func TestConcurrentUse(t *testing.T) {
 			pool := executor.NewThreadPool(4)
 			defer pool.Join()
 			opts := nettest.Options{ReadSize: 1000, WriteSize: 777, Mode: m.mode}
-			a, b := nettest.NewPair(pool.Executor(), opts, opts)
+			// The streams' composed operations need a serial I/O executor, as in Asio: a strand
+			// over the pool, whose turns run on any of its four goroutines.
+			a, b := nettest.NewPair(executor.NewStrand(pool.Executor()), opts, opts)
 			msg := bytes.Repeat([]byte("0123456789abcdef"), 1<<12)
 			var wg sync.WaitGroup
 			for _, dir := range [][2]*nettest.Stream{{a, b}, {b, a}} {

@@ -1,12 +1,9 @@
-//go:build linux
-
 package net
 
 import (
 	"context"
 	"errors"
 	"net/netip"
-	"syscall"
 	"testing"
 
 	"github.com/beastgo/beast/completion"
@@ -38,7 +35,7 @@ func TestAsyncConnectAnyTriesEachAddress(t *testing.T) {
 	ctx.Restart()
 	AsyncConnectAny(s, []netip.AddrPort{deadAddr, deadAddr}, completion.Callback(func(r ConnectResult) { got = r }))
 	ctx.Run()
-	if !errors.Is(got.Err, syscall.ECONNREFUSED) {
+	if !isRefused(got.Err) {
 		t.Fatalf("all refused: %v", got.Err)
 	}
 	ctx.Restart()
