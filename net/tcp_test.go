@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -659,5 +660,76 @@ func TestListenTwiceAndOperationsAfterCloseFailClearly(t *testing.T) {
 	}
 	if r := <-after; !errors.Is(r.Err, stdnet.ErrClosed) {
 		t.Fatalf("accept after Close: %v, want net.ErrClosed", r.Err)
+	}
+}
+
+func TestSeveralRunGoroutinesShareTheReactor(t *testing.T) {
+	// Sixteen connections on one IOContext run by three goroutines, each connection on a strand
+	// (its handlers one at a time, as Asio requires on a multi-threaded context): every echo
+	// must come back whole, under -race.
+	const conns, rounds, size = 16, 50, 3000
+	ctx := executor.NewIOContext()
+	a := listen(t, ctx)
+	defer a.Close()
+	guard := executor.MakeWorkGuard(ctx)
+	var runners sync.WaitGroup
+	for range 3 {
+		runners.Go(func() { ctx.Run() })
+	}
+	var done sync.WaitGroup
+	var failures atomic.Int32
+	for i := range conns {
+		done.Add(1)
+		server := make(chan AcceptResult, 1)
+		a.AsyncAccept(executor.NewStrand(ctx), completion.Chan(server)) // the accepted socket's strand
+		s := executor.NewStrand(ctx)
+		c := NewTCPSocket(s)
+		connected := make(chan error, 1)
+		c.AsyncConnect(a.Addr(), completion.Chan(connected))
+		if err := <-connected; err != nil {
+			t.Fatal(err)
+		}
+		sr := <-server
+		if sr.Err != nil {
+			t.Fatal(sr.Err)
+		}
+		sock := sr.Socket
+		echoBuf := make([]byte, size)
+		var echo func()
+		echo = func() {
+			AsyncRead(sock, echoBuf, completion.Callback(func(r IOResult) {
+				if r.Err == nil {
+					AsyncWrite(sock, echoBuf, completion.Callback(func(IOResult) { echo() }))
+				}
+			}))
+		}
+		echo()
+		msg := bytes.Repeat([]byte{byte(i)}, size)
+		back := make([]byte, size)
+		left := rounds
+		var round func()
+		round = func() {
+			AsyncWrite(c, msg, completion.Callback(func(r IOResult) {
+				AsyncRead(c, back, completion.Callback(func(r IOResult) {
+					if r.Err != nil || !bytes.Equal(back, msg) {
+						failures.Add(1)
+					}
+					if left--; left > 0 && r.Err == nil {
+						round()
+						return
+					}
+					c.Close()
+					sock.Close()
+					done.Done()
+				}))
+			}))
+		}
+		s.Post(round)
+	}
+	done.Wait()
+	guard.Reset()
+	runners.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d echoes came back wrong", n)
 	}
 }
