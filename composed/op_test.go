@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
@@ -177,5 +179,37 @@ func TestStartBodyPanicReleasesWork(t *testing.T) {
 	}
 	if completed {
 		t.Fatal("an abandoned operation completed")
+	}
+}
+
+func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	type state struct{ fast, slow composed.Slot[opResult] }
+	s := &state{}
+	var order []string
+	composed.Start(ctx, completion.Callback(func(r opResult) { order = append(order, "done") }), func(op *composed.Op[opResult]) {
+		if !op.Resumed() {
+			io.AsyncImmediate(1, composed.Into(op, &s.fast))
+			io.AsyncImmediate(2, composed.Into(op, &s.slow))
+			return
+		}
+		switch {
+		case s.fast.Ready() && s.slow.Ready():
+			order = append(order, "both")
+			v := s.fast.Value.V + s.slow.Value.V
+			if composed.Into(op, &s.fast); s.fast.Ready() {
+				t.Error("Into did not clear the slot for its next operation")
+			}
+			op.Complete(opResult{V: v})
+		case s.fast.Ready():
+			order = append(order, "fast")
+		default:
+			order = append(order, "slow only")
+		}
+	})
+	ctx.Run()
+	if diff := cmp.Diff([]string{"fast", "both", "done"}, order); diff != "" {
+		t.Fatalf("resumptions (-want +got):\n%s", diff)
 	}
 }

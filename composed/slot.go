@@ -14,6 +14,7 @@ type Slot[T any] struct {
 	// Value is the inner operation's result, set before the body is entered again.
 	Value T
 	op    resumer
+	ready bool
 }
 
 // resumer is an Op of any result type.
@@ -28,12 +29,19 @@ type resumer interface {
 // so cancelling op cancels the inner operation.
 func Into[R, T any](op *Op[R], slot *Slot[T]) *Slot[T] {
 	slot.op = op
+	slot.ready = false
 	return slot
 }
+
+// Ready reports whether the inner operation started with this slot has completed: a body with
+// two inner operations in flight (a read and a timer) tells by it which one resumed it. Into
+// clears it.
+func (s *Slot[T]) Ready() bool { return s.ready }
 
 // Complete stores the result and resumes the operation.
 func (s *Slot[T]) Complete(v T) {
 	s.Value = v
+	s.ready = true
 	s.op.resume()
 }
 
