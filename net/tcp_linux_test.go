@@ -33,23 +33,7 @@ func TestEchoThroughOneByteReads(t *testing.T) {
 	ctx := executor.NewIOContext()
 	client, server := connectedPair(t, ctx)
 
-	// The server echoes whatever it reads, 64 KiB at a time, until EOF.
-	sbuf := make([]byte, 64<<10)
-	var echo func()
-	echo = func() {
-		server.AsyncReadSome(sbuf, completion.Callback(func(r IOResult) {
-			if r.Err != nil {
-				server.Shutdown(ShutdownWrite)
-				return
-			}
-			writeAll(server, sbuf[:r.N], func(err error) {
-				if err == nil {
-					echo()
-				}
-			})
-		}))
-	}
-	echo()
+	echoUntilEOF(server)
 
 	var writeErr error
 	writeAll(client, data, func(err error) {

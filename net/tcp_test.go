@@ -77,6 +77,27 @@ func waitRun[T any](ctx *executor.IOContext, ch chan T) chan T {
 	return ch
 }
 
+// echoUntilEOF makes server echo whatever it reads, 64 KiB at a time, until EOF, and then shut
+// its sending side down.
+func echoUntilEOF(server *TCPSocket) {
+	buf := make([]byte, 64<<10)
+	var echo func()
+	echo = func() {
+		server.AsyncReadSome(buf, completion.Callback(func(r IOResult) {
+			if r.Err != nil {
+				server.Shutdown(ShutdownWrite)
+				return
+			}
+			writeAll(server, buf[:r.N], func(err error) {
+				if err == nil {
+					echo()
+				}
+			})
+		}))
+	}
+	echo()
+}
+
 func TestConnectRefused(t *testing.T) {
 	ctx := executor.NewIOContext()
 	a := listen(t, ctx)
@@ -357,23 +378,7 @@ func TestEchoOverLoopback(t *testing.T) {
 	defer client.Close()
 	defer server.Close()
 
-	// The server echoes whatever it reads until EOF, then shuts its side down.
-	sbuf := make([]byte, 64<<10)
-	var echo func()
-	echo = func() {
-		server.AsyncReadSome(sbuf, completion.Callback(func(r IOResult) {
-			if r.Err != nil {
-				server.Shutdown(ShutdownWrite)
-				return
-			}
-			writeAll(server, sbuf[:r.N], func(err error) {
-				if err == nil {
-					echo()
-				}
-			})
-		}))
-	}
-	echo()
+	echoUntilEOF(server)
 
 	var writeErr error
 	AsyncWrite(client, data, completion.Callback(func(r IOResult) {

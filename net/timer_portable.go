@@ -39,25 +39,6 @@ func NewSteadyTimer(ex executor.Executor) *SteadyTimer {
 	return &SteadyTimer{ex: ex, expiry: time.Now()}
 }
 
-// ExpiresAfter sets the expiry d from now, cancelling pending waits; it returns how many.
-func (t *SteadyTimer) ExpiresAfter(d time.Duration) int { return t.ExpiresAt(time.Now().Add(d)) }
-
-// ExpiresAt sets the expiry, cancelling pending waits; it returns how many.
-func (t *SteadyTimer) ExpiresAt(at time.Time) int {
-	n := t.Cancel()
-	t.mu.Lock()
-	t.expiry = at
-	t.mu.Unlock()
-	return n
-}
-
-// Expiry returns the time the timer expires at.
-func (t *SteadyTimer) Expiry() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.expiry
-}
-
 // AsyncWait completes h with nil when the timer expires, at once (posted) if it already has.
 // A context bound to h (completion.WithContext) cancels the wait.
 func (t *SteadyTimer) AsyncWait(h completion.Handler[error]) {
