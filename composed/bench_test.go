@@ -106,6 +106,48 @@ func (c *startChain) step(op *composed.Op[int]) {
 	c.t.AsyncTick(composed.Into(op, &c.tick))
 }
 
+// opChain is startChain with its Op in its state, started with Op.Start: one allocation fewer.
+type opChain struct {
+	op   composed.Op[int]
+	t    *ticker
+	left int
+	tick composed.Slot[int]
+}
+
+func asyncOpChain(t *ticker, n int, h completion.Handler[int]) {
+	c := &opChain{t: t, left: n}
+	c.op.Start(t.ioc, h, c.step)
+}
+
+func (c *opChain) step(op *composed.Op[int]) {
+	if op.Resumed() {
+		if c.left--; c.left == 0 {
+			op.Complete(c.tick.Value)
+			return
+		}
+	}
+	c.t.AsyncTick(composed.Into(op, &c.tick))
+}
+
+// reusedChain is a ticker object that runs one chained operation at a time and keeps its state,
+// Op and body between them, as a stream keeps its read operation's: steady state allocates
+// nothing.
+type reusedChain struct {
+	opChain
+	body func(*composed.Op[int])
+}
+
+func newReusedChain(t *ticker) *reusedChain {
+	c := &reusedChain{opChain: opChain{t: t}}
+	c.body = c.step
+	return c
+}
+
+func (c *reusedChain) async(n int, h completion.Handler[int]) {
+	c.left = n
+	c.op.Start(c.t.ioc, h, c.body)
+}
+
 // asyncSpawnChain is the same operation written with composed.Spawn.
 func asyncSpawnChain(t *ticker, n int, h completion.Handler[int]) {
 	composed.Spawn(t.ioc, h, func(y *composed.Yield) int {
@@ -141,8 +183,9 @@ func runChained(b *testing.B, start chainFunc, n int) {
 }
 
 // BenchmarkChain measures an operation of 10 inner operations (and of 1) written as bare
-// callbacks (Bare; Handler is the same with the state as the handler), with Start and with Spawn,
-// each called with a callback. ns/op is per whole operation, ns/step per inner operation.
+// callbacks (Bare; Handler is the same with the state as the handler), with Start, with an Op kept
+// in the operation's state (Op; Op-reused keeps the whole state between operations) and with
+// Spawn, each called with a callback. ns/op is per whole operation, ns/step per inner operation.
 func BenchmarkChain(b *testing.B) {
 	for _, c := range []struct {
 		name  string
@@ -151,6 +194,16 @@ func BenchmarkChain(b *testing.B) {
 		{"Bare", asyncBareChain},
 		{"Handler", asyncHandlerChain},
 		{"Start", asyncStartChain},
+		{"Op", asyncOpChain},
+		{"Op-reused", func() chainFunc {
+			var c *reusedChain
+			return func(t *ticker, n int, h completion.Handler[int]) {
+				if c == nil || c.t != t {
+					c = newReusedChain(t)
+				}
+				c.async(n, h)
+			}
+		}()},
 		{"Spawn", asyncSpawnChain},
 	} {
 		for _, n := range []int{chainSteps, 1} {

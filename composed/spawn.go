@@ -9,7 +9,7 @@ import (
 
 // Yield is the handle of a spawned operation's body: Asio's yield_context. Pass it to [Await].
 type Yield struct {
-	op resumer
+	c *core
 	// The baton: a step of the operation on its executor sends on resume to let the body run, and
 	// waits on yielded until the body awaits again or returns. So the body runs only while a
 	// handler of the executor is running, serialised with the executor's other handlers.
@@ -36,7 +36,7 @@ func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yi
 	var result R
 	Start(ex, h, func(op *Op[R]) {
 		if y == nil {
-			y = &Yield{op: op, resume: make(chan struct{}), yielded: make(chan yieldEvent)}
+			y = &Yield{c: &op.core, resume: make(chan struct{}), yielded: make(chan yieldEvent)}
 			go y.run(func() { result = body(y) })
 		}
 		ev := y.step()
@@ -72,10 +72,10 @@ func (y *Yield) step() yieldEvent {
 }
 
 // Context returns the spawned operation's context (nil if it cannot be cancelled).
-func (y *Yield) Context() context.Context { return y.op.Context() }
+func (y *Yield) Context() context.Context { return y.c.ctx }
 
 // Executor returns the executor the body's steps run on.
-func (y *Yield) Executor() executor.Executor { return y.op.ioExecutor() }
+func (y *Yield) Executor() executor.Executor { return y.c.io }
 
 // Err returns the cancellation error once the operation's context is done, and nil before.
 func (y *Yield) Err() error {
@@ -95,8 +95,7 @@ func Await[T any](y *Yield, start func(h completion.Handler[T])) T {
 	if err := y.Err(); err != nil && completion.CanFail[T]() {
 		return completion.Fail[T](err)
 	}
-	var slot Slot[T]
-	slot.op = y.op
+	slot := Slot[T]{c: y.c, gen: y.c.gen, pending: true}
 	start(&slot)
 	y.yielded <- yieldEvent{}
 	<-y.resume

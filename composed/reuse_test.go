@@ -1,0 +1,231 @@
+package composed_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/executor"
+)
+
+// These tests cover an Op kept in an object's state and started again for each operation, and the
+// completions that arrive after their run has ended.
+
+// mustPanic runs f and fails unless it panics with a message containing want.
+func mustPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic; want one with %q", want)
+		}
+		if msg, _ := r.(string); !strings.Contains(msg, want) {
+			t.Fatalf("panic %v; want one with %q", r, want)
+		}
+	}()
+	f()
+}
+
+func TestOpStartedAgainFromItsHandlerAllocatesNothing(t *testing.T) {
+	ctx := executor.NewIOContext()
+	c := newReusedChain(newTicker(ctx))
+	var got []int
+	runs := 0
+	var again completion.Func[int]
+	again = func(v int) {
+		got = append(got, v)
+		if runs++; runs < 5 {
+			c.async(3, again) // from inside the handler: the Op is done once its handler runs
+		}
+	}
+	c.async(3, again)
+	ctx.Run()
+	if want := []int{3, 6, 9, 12, 15}; len(got) != len(want) || got[4] != want[4] {
+		t.Fatalf("results %v, want %v", got, want)
+	}
+
+	// Steady state: a whole operation of three steps, run to completion, allocates nothing beyond
+	// what Run allocates for itself.
+	ctx.Restart()
+	h := completion.Func[int](func(int) {})
+	noop := func() {}
+	runOnly := testing.AllocsPerRun(100, func() {
+		ctx.Post(noop)
+		ctx.Run()
+		ctx.Restart()
+	})
+	allocs := testing.AllocsPerRun(100, func() {
+		c.async(3, h)
+		ctx.Run()
+		ctx.Restart()
+	})
+	if allocs != runOnly {
+		t.Fatalf("%v allocations per reused operation and Run, %v per Run alone; want the same", allocs, runOnly)
+	}
+}
+
+func TestOpStartedAgainWhileInFlightPanics(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	var op composed.Op[opResult]
+	var slot composed.Slot[opResult]
+	body := func(op *composed.Op[opResult]) {
+		if op.Resumed() {
+			op.Complete(slot.Value)
+			return
+		}
+		io.AsyncImmediate(1, composed.Into(op, &slot))
+	}
+	f := completion.NewFuture[opResult]()
+	op.Start(ctx, f, body)
+	mustPanic(t, "in flight", func() { op.Start(ctx, completion.Detached[opResult](), body) })
+	ctx.Run()
+	if r, ok := f.Result(); !ok || r.V != 1 {
+		t.Fatalf("first run's result %+v, %v; want V 1", r, ok)
+	}
+}
+
+func TestIntoASlotStillPendingPanics(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	var slot composed.Slot[opResult]
+	var recovered any
+	composed.Start(ctx, completion.Detached[opResult](), func(op *composed.Op[opResult]) {
+		if op.Resumed() {
+			op.Complete(slot.Value)
+			return
+		}
+		io.AsyncImmediate(1, composed.Into(op, &slot))
+		func() {
+			defer func() { recovered = recover() }()
+			composed.Into(op, &slot)
+		}()
+	})
+	ctx.Run()
+	if msg, _ := recovered.(string); !strings.Contains(msg, "not completed") {
+		t.Fatalf("Into on a pending slot: recovered %v, want a panic", recovered)
+	}
+}
+
+// A body that completes on the first of two inner operations (a read racing a timer) leaves the
+// other pending; its completion must not enter the body or deliver the result again.
+func TestCompletionAfterCompleteIsIgnored(t *testing.T) {
+	for _, tok := range tokens {
+		t.Run(tok.name, func(t *testing.T) {
+			ctx := executor.NewIOContext()
+			io := newTestIO(ctx)
+			slow := io.newPending()
+			var fast, late composed.Slot[opResult]
+			steps := 0
+			h, p := tok.new(nil)
+			composed.Start(ctx, h, func(op *composed.Op[opResult]) {
+				steps++
+				if !op.Resumed() {
+					slow.Start(composed.Into(op, &late))
+					io.AsyncImmediate(1, composed.Into(op, &fast))
+					return
+				}
+				op.Complete(fast.Value)
+			})
+			ctx.RunOne() // first step
+			ctx.RunOne() // the fast completion: Complete
+			go slow.Finish(2)
+			ctx.Run()
+			if r := p.wait(); r.V != 1 {
+				t.Fatalf("result %+v, want V 1", r)
+			}
+			if p.extra() != 0 || steps != 2 {
+				t.Fatalf("%d extra deliveries and %d steps; want 0 and 2", p.extra(), steps)
+			}
+			if !late.Ready() || late.Value.V != 2 {
+				t.Fatalf("the late slot holds %+v (ready %v): its result should still land", late.Value, late.Ready())
+			}
+		})
+	}
+}
+
+// An Op started again while an inner operation of its earlier run is pending: that operation's
+// completion belongs to the earlier run and must not resume the new one.
+func TestCompletionOfAnEarlierRunIsIgnored(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	slow := io.newPending()
+	var op composed.Op[opResult]
+	var fast, late composed.Slot[opResult]
+	var steps []string
+	first := func(op *composed.Op[opResult]) {
+		if !op.Resumed() {
+			steps = append(steps, "first")
+			slow.Start(composed.Into(op, &late))
+			io.AsyncImmediate(1, composed.Into(op, &fast))
+			return
+		}
+		steps = append(steps, "first resumed")
+		op.Complete(fast.Value)
+	}
+	second := func(op *composed.Op[opResult]) {
+		steps = append(steps, "second")
+		if op.Resumed() {
+			t.Error("the second run was resumed by the first run's operation")
+		}
+	}
+	op.Start(ctx, completion.Func[opResult](func(opResult) {
+		op.Start(ctx, completion.Detached[opResult](), second) // never completes: holds work
+	}), first)
+	for len(steps) < 3 {
+		ctx.RunOne()
+	}
+	go slow.Finish(2)
+	for !late.Ready() {
+		ctx.RunOne()
+	}
+	if want := "first,first resumed,second"; strings.Join(steps, ",") != want {
+		t.Fatalf("steps %q, want %q", strings.Join(steps, ","), want)
+	}
+	ctx.Stop()
+}
+
+// An inner operation that calls Complete on a goroutine of its own, ignoring its handler's
+// executor, must not change the slot under a body that is running: its result lands on the I/O
+// executor. Run under -race, where the slot's fields would race otherwise.
+func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	var a, b composed.Slot[opResult]
+	onIO := true
+	f := completion.NewFuture[opResult]()
+	composed.Start(ctx, f, func(op *composed.Op[opResult]) {
+		onIO = onIO && ctx.RunningInThisThread()
+		if !op.Resumed() {
+			h := composed.Into(op, &a)
+			ctx.OnWorkStarted()
+			go func() {
+				defer ctx.OnWorkFinished()
+				h.Complete(opResult{V: 10})
+			}()
+			io.AsyncImmediate(1, composed.Into(op, &b))
+			return
+		}
+		for range 1000 {
+			_ = a.Ready() // reads the fields the goroutine's Complete would otherwise write
+		}
+		if a.Ready() && b.Ready() {
+			op.Complete(opResult{V: a.Value.V + b.Value.V})
+		}
+	})
+	ctx.Run()
+	if r, ok := f.Result(); !ok || r.V != 11 {
+		t.Fatalf("result %+v, %v; want V 11", r, ok)
+	}
+	if !onIO {
+		t.Fatal("a step ran off the I/O executor")
+	}
+}
+
+func TestInlineIOExecutorPanics(t *testing.T) {
+	mustPanic(t, "Inline", func() {
+		composed.Start(executor.Inline{}, completion.Detached[int](), func(op *composed.Op[int]) { op.Complete(1) })
+	})
+}
