@@ -41,6 +41,11 @@ func (c *IOContext) waitInHook(r *runner, timeout time.Duration) {
 	c.mu.Lock()
 	r.inHook = false
 	c.hookBusy = false
+	if p := int64(r.private.len()); p > 0 {
+		c.queue.append(&r.private)
+		c.queued.Store(int64(c.queue.len()))
+		c.work.Add(-p) // counted by Post until now; the queue counts them from here
+	}
 }
 
 // wakeHookLocked interrupts the goroutine waiting in the hook, once per wait. Called with c.mu held.

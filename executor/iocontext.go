@@ -112,16 +112,19 @@ func (c *IOContext) Post(f func()) {
 		r.private.push(f)
 		return
 	}
+	if r != nil && r.inHook {
+		// The reactor posting what it found. The goroutine in the hook collects it all and queues
+		// it with one lock when Wait returns, then wakes another runner only if there is more than
+		// its share (Asio's scheduler does the same with its reactor task's operations). Until
+		// then the handler counts as work, so that no one judges the context out of work.
+		c.work.Add(1)
+		r.private.push(f)
+		return
+	}
 	c.mu.Lock()
 	c.queue.push(f)
 	c.queued.Store(int64(c.queue.len()))
-	if r != nil && r.inHook {
-		// The reactor posting what it found: the goroutine in the hook runs it as soon as Wait
-		// returns, so waking the hook would only cost an eventfd write and an extra epoll round.
-		c.wakeIdleLocked()
-	} else {
-		c.wakeOneLocked()
-	}
+	c.wakeOneLocked()
 	c.mu.Unlock()
 }
 

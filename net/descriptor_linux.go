@@ -27,6 +27,14 @@ type descriptor struct {
 	closed bool
 	read   op
 	write  op
+	// maybeReadable and maybeWritable say whether a read or a write could succeed without a new
+	// readiness event: false after EAGAIN or a short transfer (the kernel's buffer was drained or
+	// filled), true again after any event for that direction. A new operation facing a false
+	// flag waits for the edge without trying its system call, which saves the EAGAIN read that
+	// otherwise follows every request a server answers. Hang-up and error events are sticky
+	// (hup), since no further edge may follow them. All under mu, like the events that set them,
+	// so an edge arriving during a system call is never lost.
+	maybeReadable, maybeWritable, hup bool
 }
 
 // opKind says which system call an op performs when its descriptor is ready.
@@ -68,7 +76,7 @@ func newDescriptor(fd int, ex executor.Executor) (*descriptor, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &descriptor{fd: fd, r: r, ex: ex}
+	d := &descriptor{fd: fd, r: r, ex: ex, maybeReadable: true, maybeWritable: true}
 	d.read.init(d)
 	d.write.init(d)
 	if err := r.register(d); err != nil {
@@ -134,7 +142,13 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{}
 			return false
 		}
+		if !d.maybeReadable {
+			return true
+		}
 		n, err := ignoringEINTR(func() (int, error) { return unix.Read(d.fd, o.b) })
+		if err == unix.EAGAIN || (err == nil && 0 < n && n < len(o.b)) {
+			d.maybeReadable = d.hup
+		}
 		if err == unix.EAGAIN {
 			return true
 		}
@@ -144,7 +158,13 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{}
 			return false
 		}
+		if !d.maybeWritable {
+			return true
+		}
 		n, err := ignoringEINTR(func() (int, error) { return unix.Write(d.fd, o.b) })
+		if err == unix.EAGAIN || (err == nil && n < len(o.b)) {
+			d.maybeWritable = d.hup
+		}
 		if err == unix.EAGAIN {
 			return true
 		}
@@ -218,6 +238,15 @@ func (d *descriptor) ready(events uint32) {
 	const readable = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 	const writable = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
 	d.mu.Lock()
+	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		d.hup = true
+	}
+	if events&readable != 0 {
+		d.maybeReadable = true
+	}
+	if events&writable != 0 {
+		d.maybeWritable = true
+	}
 	retryRead := events&readable != 0 && d.read.pending
 	retryWrite := events&writable != 0 && d.write.pending
 	d.mu.Unlock()

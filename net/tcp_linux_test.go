@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -239,4 +240,65 @@ func TestManyIdleConnectionsNeedNoGoroutines(t *testing.T) {
 	if pending != 0 {
 		t.Fatalf("%d reads never completed after Close", pending)
 	}
+}
+
+// A read that drains the socket (fewer bytes than its buffer holds) leaves the next read waiting
+// for a readiness edge without trying its system call. These make sure no edge is missed: data
+// sent after the short read, and an end of stream that arrived together with the data, which no
+// further edge follows.
+func TestReadAfterAShortRead(t *testing.T) {
+	readTwice := func(t *testing.T, ctx *executor.IOContext, s *TCPSocket, between func()) (first, second IOResult, data string) {
+		t.Helper()
+		buf := make([]byte, 100)
+		got := make(chan struct{}, 1)
+		s.AsyncReadSome(buf, completion.Callback(func(r IOResult) {
+			first, data = r, string(buf[:r.N])
+			between()
+			s.AsyncReadSome(buf, completion.Callback(func(r IOResult) {
+				second = r
+				if r.Err == nil {
+					data += string(buf[:r.N])
+				}
+				got <- struct{}{}
+			}))
+		}))
+		ctx.Restart()
+		ctx.RunFor(5 * time.Second)
+		if len(got) == 0 {
+			t.Fatal("the read after a short read never completed")
+		}
+		return first, second, data
+	}
+
+	t.Run("more data later", func(t *testing.T) {
+		ctx := executor.NewIOContext()
+		client, server := connectedPair(t, ctx)
+		defer client.Close()
+		defer server.Close()
+		writeAll(client, []byte("abc"), func(error) {})
+		ctx.Run()
+		first, second, data := readTwice(t, ctx, server, func() {
+			writeAll(client, []byte("def"), func(error) {})
+		})
+		if first.Err != nil || second.Err != nil || data != "abcdef" {
+			t.Fatalf("reads %+v, %+v of %q; want abcdef", first, second, data)
+		}
+	})
+
+	t.Run("end of stream with the data", func(t *testing.T) {
+		ctx := executor.NewIOContext()
+		client, server := connectedPair(t, ctx)
+		defer client.Close()
+		defer server.Close()
+		writeAll(client, []byte("abc"), func(error) { client.Shutdown(ShutdownWrite) })
+		ctx.Run()
+		ctx.Restart()
+		ctx.OnWorkStarted() // so that Poll waits in the reactor rather than return out of work
+		ctx.Poll()          // the reactor sees the data and the end together, before any read
+		ctx.OnWorkFinished()
+		first, second, data := readTwice(t, ctx, server, func() {})
+		if first.Err != nil || data != "abc" || second.Err != io.EOF {
+			t.Fatalf("reads %+v, %+v of %q; want abc then io.EOF", first, second, data)
+		}
+	})
 }
