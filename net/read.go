@@ -27,11 +27,12 @@ const maxEmptySteps = 100
 // with the bytes read so far and the cancellation error.
 func AsyncRead(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
 	r := &readFullState{s: s, b: b}
-	composed.Start(s.Executor(), h, r.step)
+	r.op.Start(s.Executor(), h, r.step) // the Op in the state: one allocation fewer
 }
 
 // readFullState is the state of an AsyncRead.
 type readFullState struct {
+	op    composed.Op[IOResult]
 	s     AsyncReadStream
 	b     []byte
 	n     int // bytes read so far

@@ -35,11 +35,12 @@ const (
 // AsyncReadUntil completes with the cancellation error.
 func AsyncReadUntil(s AsyncStream, buf DynamicBuffer, delim []byte, h completion.Handler[IOResult]) {
 	r := &readUntilState{s: s, buf: buf, delim: delim}
-	composed.Start(s.Executor(), h, r.step)
+	r.op.Start(s.Executor(), h, r.step) // the Op in the state: one allocation fewer
 }
 
 // readUntilState is the state of an AsyncReadUntil.
 type readUntilState struct {
+	op    composed.Op[IOResult]
 	s     AsyncReadStream
 	buf   DynamicBuffer
 	delim []byte

@@ -19,11 +19,12 @@ import (
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
 	w := &writeAllState{s: s, b: b}
-	composed.Start(s.Executor(), h, w.step)
+	w.op.Start(s.Executor(), h, w.step) // the Op in the state: one allocation fewer
 }
 
 // writeAllState is the state of an AsyncWrite.
 type writeAllState struct {
+	op    composed.Op[IOResult]
 	s     AsyncWriteStream
 	b     []byte
 	n     int // bytes written so far
