@@ -11,18 +11,32 @@ var ErrOperationAborted = errors.New("completion: operation aborted")
 
 // CanceledError is the error of an operation cancelled through its handler's context. Both
 // errors.Is(err, ErrOperationAborted) and errors.Is(err, context.Canceled) (or
-// context.DeadlineExceeded, whichever the context reports) hold for it.
+// context.DeadlineExceeded, whichever the context reports) hold for it, and so does errors.Is with
+// the cause given to context.WithCancelCause (or WithDeadlineCause, WithTimeoutCause).
 type CanceledError struct {
-	Cause error // the context's error
+	Err   error // ctx.Err(): context.Canceled or context.DeadlineExceeded
+	Cause error // context.Cause(ctx): the cause the context was given, or Err when none was
 }
 
-func (e *CanceledError) Error() string { return "completion: operation aborted: " + e.Cause.Error() }
+func (e *CanceledError) Error() string {
+	if e.Cause != nil && e.Cause != e.Err {
+		return "completion: operation aborted: " + e.Err.Error() + ": " + e.Cause.Error()
+	}
+	return "completion: operation aborted: " + e.Err.Error()
+}
 
-// Unwrap returns both ErrOperationAborted and the context's error.
-func (e *CanceledError) Unwrap() []error { return []error{ErrOperationAborted, e.Cause} }
+// Unwrap returns ErrOperationAborted, the context's error and its cause, if it has another.
+func (e *CanceledError) Unwrap() []error {
+	if e.Cause != nil && e.Cause != e.Err {
+		return []error{ErrOperationAborted, e.Err, e.Cause}
+	}
+	return []error{ErrOperationAborted, e.Err}
+}
 
 // Canceled returns the error for an operation cancelled because ctx is done.
-func Canceled(ctx context.Context) error { return &CanceledError{Cause: ctx.Err()} }
+func Canceled(ctx context.Context) error {
+	return &CanceledError{Err: ctx.Err(), Cause: context.Cause(ctx)}
+}
 
 // ErrorSetter is implemented (with a pointer receiver) by result structs that carry an error, so
 // that generic code such as a composed operation cancelled before it starts can build a failed

@@ -18,15 +18,24 @@ func TestCanceledErrorMatchesAbortAndTheContextsError(t *testing.T) {
 	cancel()
 	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel2()
+	shutdown := errors.New("server shutting down")
+	withCause, cancel3 := context.WithCancelCause(context.Background())
+	cancel3(shutdown)
+	slow := errors.New("peer too slow")
+	expiredWithCause, cancel4 := context.WithDeadlineCause(context.Background(), time.Unix(0, 0), slow)
+	defer cancel4()
 	tests := []struct {
 		name      string
 		ctx       context.Context
-		cause     error
+		ctxErr    error // what ctx.Err() says
+		cause     error // what context.Cause says
 		notCause  error
 		errString string
 	}{
-		{"canceled", canceled, context.Canceled, context.DeadlineExceeded, "operation aborted: context canceled"},
-		{"deadline exceeded", expired, context.DeadlineExceeded, context.Canceled, "operation aborted: context deadline exceeded"},
+		{"canceled", canceled, context.Canceled, context.Canceled, context.DeadlineExceeded, "operation aborted: context canceled"},
+		{"deadline exceeded", expired, context.DeadlineExceeded, context.DeadlineExceeded, context.Canceled, "operation aborted: context deadline exceeded"},
+		{"canceled with a cause", withCause, context.Canceled, shutdown, context.DeadlineExceeded, "operation aborted: context canceled: server shutting down"},
+		{"deadline with a cause", expiredWithCause, context.DeadlineExceeded, slow, context.Canceled, "operation aborted: context deadline exceeded: peer too slow"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,8 +44,10 @@ func TestCanceledErrorMatchesAbortAndTheContextsError(t *testing.T) {
 				if !errors.Is(e, completion.ErrOperationAborted) {
 					t.Errorf("errors.Is(%v, ErrOperationAborted) = false", e)
 				}
-				if !errors.Is(e, tt.cause) {
-					t.Errorf("errors.Is(%v, %v) = false", e, tt.cause)
+				for _, want := range []error{tt.ctxErr, tt.cause} {
+					if !errors.Is(e, want) {
+						t.Errorf("errors.Is(%v, %v) = false", e, want)
+					}
 				}
 				if errors.Is(e, tt.notCause) {
 					t.Errorf("errors.Is(%v, %v) = true", e, tt.notCause)
@@ -45,8 +56,8 @@ func TestCanceledErrorMatchesAbortAndTheContextsError(t *testing.T) {
 				if !errors.As(e, &ce) {
 					t.Fatalf("errors.As(%v, *CanceledError) = false", e)
 				}
-				if ce.Cause != tt.cause {
-					t.Errorf("Cause = %v, want %v", ce.Cause, tt.cause)
+				if ce.Err != tt.ctxErr || ce.Cause != tt.cause {
+					t.Errorf("Err, Cause = %v, %v; want %v, %v", ce.Err, ce.Cause, tt.ctxErr, tt.cause)
 				}
 			}
 			if !strings.Contains(err.Error(), tt.errString) {

@@ -133,6 +133,48 @@ func AsyncReadExactlySpawned(s *stream, buf []byte, n int, h completion.Handler[
 	})
 }
 
+// recordReader reads one fixed-size record at a time from a stream. It keeps the state of its read
+// operation, the Op included, from one read to the next, as a stream object keeps its read
+// operation's: once the first read has bound what it needs, reading a record allocates nothing.
+type recordReader struct {
+	rx   readExactly
+	op   composed.Op[IOResult]
+	body func(*composed.Op[IOResult]) // rx.step, bound once
+}
+
+func newRecordReader(s *stream, size int) *recordReader {
+	r := &recordReader{rx: readExactly{s: s, buf: make([]byte, size)}}
+	r.body = r.rx.step
+	return r
+}
+
+// AsyncRead reads the next record. One read at a time: the next may start once h has been called,
+// from h too.
+func (r *recordReader) AsyncRead(h completion.Handler[IOResult]) {
+	r.rx.want, r.rx.got = len(r.rx.buf), 0
+	r.op.Start(r.rx.s.ex, h, r.body)
+}
+
+// An Op kept in an object's state and started again for each operation: here from the handler of
+// the one before.
+func ExampleOp_Start() {
+	ioc := executor.NewIOContext()
+	r := newRecordReader(&stream{ex: ioc, data: []byte("helloworld!"), chunk: 3}, 5)
+	var next completion.Func[IOResult]
+	next = func(res IOResult) {
+		fmt.Printf("%q %v\n", r.rx.buf[:res.N], res.Err)
+		if res.Err == nil {
+			r.AsyncRead(next) // the Op is free again once its handler runs
+		}
+	}
+	r.AsyncRead(next)
+	ioc.Run()
+	// Output:
+	// "hello" <nil>
+	// "world" <nil>
+	// "!" EOF
+}
+
 // A composed operation written with Start, called with a callback: the callback runs on the
 // IOContext, inside Run, once the operation has made as many reads as it needed.
 func ExampleStart() {

@@ -25,8 +25,6 @@ type descriptor struct {
 
 	mu     sync.Mutex
 	closed bool
-	read   op
-	write  op
 	// maybeReadable and maybeWritable say whether a read or a write could succeed without a new
 	// readiness event: false after EAGAIN or a short transfer (the kernel's buffer was drained or
 	// filled), true again after any event for that direction. A new operation facing a false
@@ -35,6 +33,8 @@ type descriptor struct {
 	// (hup), since no further edge may follow them. All under mu, like the events that set them,
 	// so an edge arriving during a system call is never lost.
 	maybeReadable, maybeWritable, hup bool
+	read                              op
+	write                             op
 }
 
 // opKind says which system call an op performs when its descriptor is ready.

@@ -2,6 +2,7 @@ package net
 
 import (
 	"errors"
+	"fmt"
 	stdnet "net"
 	"os"
 	"sync"
@@ -119,6 +120,43 @@ func (c *ConnStream) Close() error {
 	err := c.conn.Close()
 	c.loops.Wait()
 	return err
+}
+
+// Shutdown ends one direction of the conn, or both, through its CloseWrite and CloseRead methods,
+// as TCPSocket.Shutdown does a socket's: after ShutdownWrite the peer reads io.EOF once it has
+// read what was written, and the stream can still read. *net.TCPConn and *net.UnixConn have both
+// methods; *tls.Conn has CloseWrite, which sends TLS's close_notify (its handshake must be done).
+// A conn without the method a direction needs makes Shutdown return an error for which
+// errors.Is(err, errors.ErrUnsupported) holds, having shut nothing down. After Close it returns
+// net.ErrClosed (Go's).
+//
+// A write in progress when the writing side is shut down may fail; start the shutdown once the
+// last write has completed.
+func (c *ConnStream) Shutdown(how ShutdownHow) error {
+	type closeReader interface{ CloseRead() error }
+	type closeWriter interface{ CloseWrite() error }
+	if how != ShutdownRead && how != ShutdownWrite && how != ShutdownBoth {
+		return fmt.Errorf("net: Shutdown(%d): no such direction", how)
+	}
+	if c.isClosed() {
+		return stdnet.ErrClosed
+	}
+	cr, canRead := c.conn.(closeReader)
+	cw, canWrite := c.conn.(closeWriter)
+	if how != ShutdownWrite && !canRead {
+		return fmt.Errorf("net: Shutdown(read) of a %T: %w", c.conn, errors.ErrUnsupported)
+	}
+	if how != ShutdownRead && !canWrite {
+		return fmt.Errorf("net: Shutdown(write) of a %T: %w", c.conn, errors.ErrUnsupported)
+	}
+	var rerr, werr error
+	if how != ShutdownWrite {
+		rerr = cr.CloseRead()
+	}
+	if how != ShutdownRead {
+		werr = cw.CloseWrite()
+	}
+	return errors.Join(rerr, werr)
 }
 
 // start is the initiating function of both operations.

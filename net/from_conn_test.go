@@ -371,3 +371,89 @@ func TestFromConnCompletesOnHandlerExecutor(t *testing.T) {
 		t.Fatal("handler did not run on its executor with the byte")
 	}
 }
+
+// Shutdown(ShutdownWrite) half-closes a TCP conn: the peer reads what was written, then io.EOF,
+// and the stream still reads what the peer sends back. Over TLS it is close_notify. A net.Pipe
+// has no half-close: Shutdown says so and shuts nothing.
+func TestFromConnShutdown(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) {
+		ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		conn, err := stdnet.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		ioc := executor.NewIOContext()
+		s := net.FromConn(conn, ioc)
+		defer closeAll(t, s)
+
+		got := runInHandler(t, ioc, func(h completion.Handler[net.IOResult]) { s.AsyncWriteSome([]byte("last"), h) })
+		if got.Err != nil {
+			t.Fatal(got.Err)
+		}
+		if err := s.Shutdown(net.ShutdownWrite); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if all, err := io.ReadAll(peer); err != nil || string(all) != "last" {
+			t.Fatalf("peer read %q, %v; want last, then EOF", all, err)
+		}
+		if _, err := peer.Write([]byte("reply")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 16)
+		got = runInHandler(t, ioc, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(buf, h) })
+		if got.Err != nil || string(buf[:got.N]) != "reply" {
+			t.Fatalf("read after Shutdown(write): %q, %v", buf[:got.N], got.Err)
+		}
+		if err := s.Shutdown(net.ShutdownHow(9)); err == nil {
+			t.Fatal("Shutdown of no direction succeeded")
+		}
+	})
+
+	t.Run("tls", func(t *testing.T) {
+		client, server := tlsPair(t)
+		defer server.Close()
+		ioc := executor.NewIOContext()
+		s := net.FromConn(client, ioc)
+		defer closeAll(t, s)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := server.Handshake(); err != nil {
+				t.Error(err)
+			}
+		})
+		if err := client.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if err := s.Shutdown(net.ShutdownWrite); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if n, err := server.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("server read %d, %v after close_notify; want io.EOF", n, err)
+		}
+		if err := s.Shutdown(net.ShutdownRead); !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("Shutdown(read) of TLS: %v, want ErrUnsupported", err)
+		}
+	})
+
+	t.Run("pipe", func(t *testing.T) {
+		ioc := executor.NewIOContext()
+		a, _ := pipePair(t, ioc)
+		if err := a.Shutdown(net.ShutdownWrite); !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("Shutdown of a pipe: %v, want ErrUnsupported", err)
+		}
+		a.Close()
+		if err := a.Shutdown(net.ShutdownWrite); !errors.Is(err, stdnet.ErrClosed) {
+			t.Fatalf("Shutdown after Close: %v, want net.ErrClosed", err)
+		}
+	})
+}

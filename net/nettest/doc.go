@@ -10,7 +10,9 @@
 //   - Options.Mode chooses whether an operation that can complete at once does so during the
 //     initiating call (posted, as a socket's speculative read) or from a later step of the
 //     executor (dispatched, as a socket's read woken by the reactor);
-//   - Close on either end: the other end reads what was sent and then io.EOF.
+//   - Close on either end: the other end reads what was sent and then io.EOF;
+//   - Shutdown(net.ShutdownWrite) half-closes an end, as a closing handshake ends: the other end
+//     reads io.EOF after what was sent, and the two can still talk the other way.
 //
 // The ends keep the rules every beastgo I/O object keeps: each operation completes exactly once,
 // on its handler's associated executor, never inside the call that started it; while it is

@@ -1,6 +1,7 @@
 package nettest
 
 import (
+	"fmt"
 	"io"
 	stdnet "net"
 	"sync"
@@ -67,6 +68,8 @@ type Stream struct {
 	in        []byte // bytes the peer wrote (or Append added), unread from inOff on
 	inOff     int
 	closed    bool
+	rclosed   bool // Shutdown(net.ShutdownRead): reads end with io.EOF
+	wclosed   bool // Shutdown(net.ShutdownWrite): the peer reads io.EOF after what was written
 	scheduled bool // a serve step is posted and has not yet started
 	rd, wr    op
 }
@@ -149,6 +152,42 @@ func (s *Stream) Close() error {
 	return nil
 }
 
+// Shutdown ends one direction of this end, or both, as a TCP socket's shutdown does, and leaves
+// the end open for the other (Close still releases it):
+//
+//   - net.ShutdownWrite: the peer reads what this end wrote and then io.EOF; this end's later
+//     writes fail with io.ErrClosedPipe, and a write still pending completes with
+//     completion.ErrOperationAborted. It is the half-close that protocols end with (a WebSocket
+//     or TLS closing handshake, then reading until EOF).
+//   - net.ShutdownRead: this end's reads, pending and later, complete with io.EOF; what the peer
+//     wrote and writes is dropped.
+//   - net.ShutdownBoth: both.
+//
+// Shutdown after Close returns ErrClosed; shutting a direction down twice does nothing.
+func (s *Stream) Shutdown(how net.ShutdownHow) error {
+	if how != net.ShutdownRead && how != net.ShutdownWrite && how != net.ShutdownBoth {
+		return fmt.Errorf("nettest: Shutdown(%d): no such direction", how)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if how != net.ShutdownWrite {
+		s.rclosed = true
+		s.in, s.inOff = nil, 0
+	}
+	if how != net.ShutdownRead {
+		s.wclosed = true
+	}
+	self := s.kickIfPending()
+	peer := s.peer.kickIfPending()
+	s.mu.Unlock()
+	s.post(self)
+	s.peer.post(peer)
+	return nil
+}
+
 // Append adds b to the bytes this end has to read, as if the peer had written it, without an
 // operation (nothing is counted by a FailCount): the way to give an end its input up front. It
 // does nothing on a closed end.
@@ -197,6 +236,10 @@ func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
 		o.res = net.IOResult{Err: completion.Canceled(ctx)}
 	case s.closed:
 		o.res = net.IOResult{Err: ErrClosed}
+	case o.write && s.wclosed:
+		o.res = net.IOResult{Err: io.ErrClosedPipe}
+	case !o.write && s.rclosed:
+		o.res = net.IOResult{Err: io.EOF}
 	case len(b) == 0:
 		o.res = net.IOResult{}
 	case s.opts.Mode == Immediate && s.ready(o):
@@ -230,7 +273,7 @@ func (o *op) fail() bool {
 // ready reports whether a pending o can settle with I/O now: a read when there are bytes to read
 // or none will come, a write always (writes never wait).
 func (s *Stream) ready(o *op) bool {
-	return o.write || s.inOff < len(s.in) || s.peer.closed
+	return o.write || s.inOff < len(s.in) || s.peer.closed || s.peer.wclosed || s.rclosed
 }
 
 // perform moves the bytes of a ready o and sets its result. It reports whether the peer has a
@@ -242,11 +285,13 @@ func (s *Stream) perform(o *op) (kickPeer bool) {
 			return false
 		}
 		n := limit(len(o.b), s.opts.WriteSize)
-		s.peer.appendLocked(o.b[:n])
+		if !s.peer.rclosed {
+			s.peer.appendLocked(o.b[:n])
+		}
 		o.res = net.IOResult{N: n}
 		return s.peer.kickIfPending()
 	}
-	if s.inOff == len(s.in) { // nothing left, and the peer has closed
+	if s.rclosed || s.inOff == len(s.in) { // shut down, or nothing left and the peer is done
 		o.res = net.IOResult{Err: io.EOF}
 		return false
 	}
@@ -326,7 +371,7 @@ func (s *Stream) serve() {
 		switch {
 		case o.cancelErr != nil:
 			o.res = net.IOResult{Err: o.cancelErr}
-		case s.closed:
+		case s.closed, o.write && s.wclosed:
 			o.res = net.IOResult{Err: completion.ErrOperationAborted}
 		case s.ready(o):
 			kickPeer = s.perform(o) || kickPeer

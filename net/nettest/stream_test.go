@@ -267,7 +267,7 @@ func TestFailedOperationsMoveNothing(t *testing.T) {
 func TestClose(t *testing.T) {
 	type step struct {
 		end   int
-		op    string // "read", "write", "close"
+		op    string // "read", "write", "close", "shutwr", "shutrd" (Shutdown of write, of read)
 		pend  bool   // start without running the context, so the operation is pending at the next step
 		want  net.IOResult
 		isErr error // errors.Is instead of equality, when set
@@ -300,6 +300,27 @@ func TestClose(t *testing.T) {
 			{end: 0, op: "close"},
 			{end: 1, op: "write", want: net.IOResult{Err: io.ErrClosedPipe}},
 		}},
+		{"shutdown write: the peer reads the rest then EOF, and both still carry the other way", [2]string{"in", "bye"}, []step{
+			{end: 0, op: "shutwr"},
+			{end: 1, op: "read", want: net.IOResult{N: 3}},
+			{end: 1, op: "read", want: net.IOResult{Err: io.EOF}},
+			{end: 0, op: "read", want: net.IOResult{N: 2}},
+			{end: 1, op: "write", want: net.IOResult{N: 2}},
+			{end: 0, op: "read", want: net.IOResult{N: 2}},
+			{end: 0, op: "write", want: net.IOResult{Err: io.ErrClosedPipe}},
+		}},
+		{"shutdown write: a pending read on the peer gets EOF", [2]string{}, []step{
+			{end: 1, op: "read", pend: true, want: net.IOResult{Err: io.EOF}},
+			{end: 0, op: "shutwr"},
+		}},
+		{"shutdown read: reads end with EOF, a pending one too, and writes to it are dropped", [2]string{}, []step{
+			{end: 0, op: "read", pend: true, want: net.IOResult{Err: io.EOF}},
+			{end: 0, op: "shutrd"},
+			{end: 1, op: "write", want: net.IOResult{N: 2}},
+			{end: 0, op: "read", want: net.IOResult{Err: io.EOF}},
+			{end: 0, op: "write", want: net.IOResult{N: 2}},
+			{end: 1, op: "read", want: net.IOResult{N: 2}},
+		}},
 	}
 	for _, m := range modes {
 		for _, tt := range tests {
@@ -325,9 +346,18 @@ func TestClose(t *testing.T) {
 					}
 				}
 				for _, s := range tt.steps {
-					if s.op == "close" {
-						if err := ends[s.end].Close(); err != nil {
-							t.Fatalf("Close: %v", err)
+					if s.op == "close" || s.op == "shutwr" || s.op == "shutrd" {
+						var err error
+						switch s.op {
+						case "close":
+							err = ends[s.end].Close()
+						case "shutwr":
+							err = ends[s.end].Shutdown(net.ShutdownWrite)
+						case "shutrd":
+							err = ends[s.end].Shutdown(net.ShutdownRead)
+						}
+						if err != nil {
+							t.Fatalf("%s: %v", s.op, err)
 						}
 						ioc.Run()
 						ioc.Restart()
@@ -362,6 +392,23 @@ func TestClose(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestShutdownMisuse(t *testing.T) {
+	a, _ := nettest.NewPair(executor.NewIOContext(), nettest.Options{}, nettest.Options{})
+	if err := a.Shutdown(net.ShutdownHow(7)); err == nil {
+		t.Fatal("Shutdown of no direction succeeded")
+	}
+	if err := a.Shutdown(net.ShutdownBoth); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Shutdown(net.ShutdownWrite); err != nil {
+		t.Fatalf("second Shutdown: %v, want nil", err)
+	}
+	a.Close()
+	if err := a.Shutdown(net.ShutdownWrite); !errors.Is(err, nettest.ErrClosed) {
+		t.Fatalf("Shutdown after Close: %v, want ErrClosed", err)
 	}
 }
 
