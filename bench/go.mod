@@ -7,5 +7,7 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
+require golang.org/x/sys v0.50.0 // indirect
+
 // The bench program always measures the library in this checkout, never a published version.
 replace github.com/beastgo/beast => ../

@@ -6,8 +6,9 @@
 //	go -C bench run . -list        # list the cases without running them
 //
 // It runs each case of package internal/benchcases with testing.Benchmark, reports progress on
-// stderr, and prints ns, handlers per second and allocations per handler, plus each case's time
-// relative to its group's baseline. It lives in its own module so that the libraries it may
+// stderr, and prints ns, ops per second and allocations per op (an op is what the case measures:
+// a handler, a composed operation, a round trip), plus each case's time relative to its group's
+// baseline. It lives in its own module so that the libraries it may
 // compare against never enter the library's go.mod.
 package main
 
@@ -35,7 +36,10 @@ func main() {
 // allCases is every case the program knows, in the order the table prints them. New groups
 // (websocket, ...) are appended here as their packages land.
 func allCases() []benchcases.Case {
-	return benchcases.Executor()
+	var cases []benchcases.Case
+	cases = append(cases, benchcases.Executor()...)
+	cases = append(cases, benchcases.Composed()...)
+	return append(cases, benchcases.Net()...)
 }
 
 // run is the whole program minus the process: it parses args, runs the selected cases and
@@ -103,7 +107,7 @@ func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
 			// testing.Benchmark discards the benchmark's log, so point at where it can be seen.
 			fmt.Fprintln(stderr, "FAILED (the case called b.Fatal or b.Skip; run it under go test -bench to see why)")
 		} else {
-			fmt.Fprintf(stderr, "%s ns/handler\n", formatNs(r.NsPerOp))
+			fmt.Fprintf(stderr, "%s ns/%s\n", formatNs(r.NsPerOp), r.Unit)
 		}
 		results = append(results, r)
 	}

@@ -75,6 +75,9 @@ func TestNewResult(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := newResult(c, tt.in)
+			if got.Unit != "handler" {
+				t.Errorf("Unit = %q, want handler for a case that names none", got.Unit)
+			}
 			if got.Failed != tt.want.Failed || got.Iterations != tt.want.Iterations ||
 				got.NsPerOp != tt.want.NsPerOp || got.OpsPerSec != tt.want.OpsPerSec ||
 				got.AllocsPerOp != tt.want.AllocsPerOp || got.BytesPerOp != tt.want.BytesPerOp {
@@ -238,9 +241,9 @@ func sampleReport() report {
 		Machine:   machine{GOOS: "linux", GOARCH: "amd64", NumCPU: 2, GOMAXPROCS: 2, CPUModel: "Test CPU", GoVersion: "go1.26.0"},
 		Benchtime: "1s",
 		Results: []result{
-			{Group: "executor", Name: "IOContext post-then-run", Baseline: true, Iterations: 100, NsPerOp: 100, OpsPerSec: 1e7, Ratio: ptr(1)},
-			{Group: "executor", Name: "Strand chain", Iterations: 100, NsPerOp: 52.1, OpsPerSec: 19.19e6, AllocsPerOp: 0.5, Ratio: ptr(0.521)},
-			{Group: "executor", Name: "broken", Failed: true},
+			{Group: "executor", Name: "IOContext post-then-run", Unit: "handler", Baseline: true, Iterations: 100, NsPerOp: 100, OpsPerSec: 1e7, Ratio: ptr(1)},
+			{Group: "executor", Name: "Strand chain", Unit: "handler", Iterations: 100, NsPerOp: 52.1, OpsPerSec: 19.19e6, AllocsPerOp: 0.5, Ratio: ptr(0.521)},
+			{Group: "executor", Name: "broken", Unit: "handler", Failed: true},
 		},
 	}
 }
@@ -272,22 +275,22 @@ func TestWriteTable(t *testing.T) {
 		t.Fatalf("want a header and 3 rows, got %d lines:\n%s", len(table), text)
 	}
 	wantRows := [][]string{
-		{"group", "case", "ns/handler", "handlers/s", "allocs/handler", "time", "vs", "baseline"},
-		{"executor", "IOContext", "post-then-run", "100", "10.0M", "0", "baseline"},
-		{"executor", "Strand", "chain", "52.1", "19.2M", "0.50", "0.52x"},
-		{"executor", "broken", "FAILED", "-", "-", "-"},
+		{"group", "case", "per", "ns/op", "ops/s", "allocs/op", "time", "vs", "baseline"},
+		{"executor", "IOContext", "post-then-run", "handler", "100", "10.0M", "0", "baseline"},
+		{"executor", "Strand", "chain", "handler", "52.1", "19.2M", "0.50", "0.52x"},
+		{"executor", "broken", "handler", "FAILED", "-", "-", "-"},
 	}
 	for i, l := range table {
 		if got := strings.Fields(l); strings.Join(got, " ") != strings.Join(wantRows[i], " ") {
 			t.Errorf("row %d = %q, want fields %q", i, l, wantRows[i])
 		}
 	}
-	// Numbers are right-aligned: every numeric cell in the ns/handler column ends where its
-	// header does.
-	end := strings.Index(table[0], "ns/handler") + len("ns/handler")
+	// Numbers are right-aligned: every numeric cell in the ns/op column ends where its header
+	// does.
+	end := strings.Index(table[0], "ns/op") + len("ns/op")
 	for _, l := range table[1:3] {
 		if l[end-1] == ' ' || l[end] != ' ' {
-			t.Errorf("ns/handler not right-aligned at column %d in %q", end, l)
+			t.Errorf("ns/op not right-aligned at column %d in %q", end, l)
 		}
 	}
 
@@ -324,7 +327,7 @@ func TestWriteJSON(t *testing.T) {
 	}
 	strand := results[1].(map[string]any)
 	for k, want := range map[string]any{
-		"group": "executor", "name": "Strand chain", "ns_per_op": 52.1, "ops_per_sec": 19.19e6,
+		"group": "executor", "name": "Strand chain", "unit": "handler", "ns_per_op": 52.1, "ops_per_sec": 19.19e6,
 		"allocs_per_op": 0.5, "bytes_per_op": 0.0, "ratio": 0.521, "baseline": false,
 	} {
 		if strand[k] != want {
@@ -370,7 +373,7 @@ func TestRun(t *testing.T) {
 	if *rep.Results[0].Ratio != 1 || *rep.Results[2].Ratio != 1 {
 		t.Errorf("baselines' ratios = %v, %v, want 1", *rep.Results[0].Ratio, *rep.Results[2].Ratio)
 	}
-	for _, want := range []string{"[1/3] g1: base ... ", "[3/3] g2: only ... ", " ns/handler\n"} {
+	for _, want := range []string{"[1/3] g1: base ... ", "[3/3] g2: only ... ", " ns/handler\n"} { // fake cases have no Unit
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
 		}
@@ -386,7 +389,7 @@ func TestRunTable(t *testing.T) {
 		t.Fatalf("run = %d, want 0; stderr:\n%s", code, stderr.String())
 	}
 	text := stdout.String()
-	for _, want := range []string{"machine: ", "ns/handler", "g1  ", "base", "other", ratioLegend} {
+	for _, want := range []string{"machine: ", "ns/op", "handler", "g1  ", "base", "other", ratioLegend} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
 		}
@@ -466,6 +469,9 @@ func TestAllCases(t *testing.T) {
 	for _, c := range cases {
 		if c.Group == "" || c.Name == "" || c.Bench == nil {
 			t.Errorf("incomplete case %+v", c)
+		}
+		if newResult(c, testing.BenchmarkResult{N: 1}).Unit == "" {
+			t.Errorf("case %s has no unit", caseID(c))
 		}
 	}
 }

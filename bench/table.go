@@ -12,10 +12,12 @@ import (
 	"github.com/beastgo/beast/internal/benchcases"
 )
 
-// result is one case's measurement, per handler (one benchmark op runs one handler).
+// result is one case's measurement, per op of its benchmark: a handler, a composed operation, a
+// round trip, as Unit says.
 type result struct {
 	Group       string  `json:"group"`
 	Name        string  `json:"name"`
+	Unit        string  `json:"unit"`
 	Baseline    bool    `json:"baseline"`
 	Iterations  int     `json:"iterations"`
 	NsPerOp     float64 `json:"ns_per_op"`
@@ -35,11 +37,11 @@ type report struct {
 	Results   []result `json:"results"`
 }
 
-// newResult turns testing's totals into per-handler figures. It divides itself instead of using
+// newResult turns testing's totals into per-op figures. It divides itself instead of using
 // BenchmarkResult.NsPerOp and AllocsPerOp because those truncate to integers, which erases the
 // difference between a 3.4 ns and a 3.9 ns handler and hides amortised allocations below one.
 func newResult(c benchcases.Case, r testing.BenchmarkResult) result {
-	res := result{Group: c.Group, Name: c.Name, Baseline: c.Baseline, Iterations: r.N}
+	res := result{Group: c.Group, Name: c.Name, Unit: unitOf(c), Baseline: c.Baseline, Iterations: r.N}
 	if r.N <= 0 {
 		// testing.Benchmark returns a zero result when the benchmark failed or skipped.
 		res.Failed = true
@@ -53,6 +55,14 @@ func newResult(c benchcases.Case, r testing.BenchmarkResult) result {
 	res.AllocsPerOp = float64(r.MemAllocs) / n
 	res.BytesPerOp = float64(r.MemBytes) / n
 	return res
+}
+
+// unitOf is what one op of c's benchmark is: a handler unless the case says otherwise.
+func unitOf(c benchcases.Case) string {
+	if c.Unit == "" {
+		return "handler"
+	}
+	return c.Unit
 }
 
 // setRatios fills in each result's Ratio against its group's baseline. A group without exactly
@@ -94,7 +104,7 @@ func writeJSON(w io.Writer, rep report) error {
 // division goes, because "2x" alone could mean either twice as fast or twice as slow.
 const (
 	ratioHeader = "time vs baseline"
-	ratioLegend = "time vs baseline: the case's ns/handler divided by its group baseline's.\n" +
+	ratioLegend = "per: what one op is. time vs baseline: the case's ns/op divided by its group baseline's.\n" +
 		"0.50x = half the baseline's time (2x faster); 2.00x = twice the baseline's time (2x slower)."
 )
 
@@ -116,18 +126,18 @@ func writeTable(w io.Writer, rep report) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
-	rows := [][]string{{"group", "case", "ns/handler", "handlers/s", "allocs/handler", ratioHeader}}
+	rows := [][]string{{"group", "case", "per", "ns/op", "ops/s", "allocs/op", ratioHeader}}
 	for _, r := range rep.Results {
 		if r.Failed {
-			rows = append(rows, []string{r.Group, r.Name, "FAILED", "-", "-", "-"})
+			rows = append(rows, []string{r.Group, r.Name, r.Unit, "FAILED", "-", "-", "-"})
 			continue
 		}
 		rows = append(rows, []string{
-			r.Group, r.Name, formatNs(r.NsPerOp), formatRate(r.OpsPerSec),
+			r.Group, r.Name, r.Unit, formatNs(r.NsPerOp), formatRate(r.OpsPerSec),
 			formatAllocs(r.AllocsPerOp), formatRatio(r),
 		})
 	}
-	alignRows(&b, rows, []bool{false, false, true, true, true, true})
+	alignRows(&b, rows, []bool{false, false, false, true, true, true, true})
 	b.WriteString("\n" + ratioLegend + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -159,7 +169,7 @@ func alignRows(b *strings.Builder, rows [][]string, rightAlign []bool) {
 	}
 }
 
-// formatNs prints a duration in ns with about three significant digits: enough to tell handlers
+// formatNs prints a duration in ns with about three significant digits: enough to tell cases
 // apart, not so many that run-to-run noise looks meaningful.
 func formatNs(ns float64) string {
 	switch {
@@ -187,8 +197,8 @@ func formatRate(perSec float64) string {
 	}
 }
 
-// formatAllocs prints allocations per handler. Whole numbers print bare, like go test's
-// allocs/op; fractions keep two decimals because an amortised 0.25 allocation per handler is
+// formatAllocs prints allocations per op. Whole numbers print bare, like go test's
+// allocs/op; fractions keep two decimals because an amortised 0.25 allocation per op is
 // worth seeing; and a tiny non-zero count prints "<0.01" rather than a misleading "0.00".
 func formatAllocs(a float64) string {
 	switch {

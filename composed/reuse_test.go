@@ -7,6 +7,7 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/benchcases"
 )
 
 // These tests cover an Op kept in an object's state and started again for each operation, and the
@@ -30,17 +31,17 @@ func mustPanic(t *testing.T, want string, f func()) {
 
 func TestOpStartedAgainFromItsHandlerAllocatesNothing(t *testing.T) {
 	ctx := executor.NewIOContext()
-	c := newReusedChain(newTicker(ctx))
+	c := benchcases.NewReusedChainer(benchcases.NewTicker(ctx))
 	var got []int
 	runs := 0
 	var again completion.Func[int]
 	again = func(v int) {
 		got = append(got, v)
 		if runs++; runs < 5 {
-			c.async(3, again) // from inside the handler: the Op is done once its handler runs
+			c.Async(3, again) // from inside the handler: the Op is done once its handler runs
 		}
 	}
-	c.async(3, again)
+	c.Async(3, again)
 	ctx.Run()
 	if want := []int{3, 6, 9, 12, 15}; len(got) != len(want) || got[4] != want[4] {
 		t.Fatalf("results %v, want %v", got, want)
@@ -57,7 +58,7 @@ func TestOpStartedAgainFromItsHandlerAllocatesNothing(t *testing.T) {
 		ctx.Restart()
 	})
 	allocs := testing.AllocsPerRun(100, func() {
-		c.async(3, h)
+		c.Async(3, h)
 		ctx.Run()
 		ctx.Restart()
 	})
