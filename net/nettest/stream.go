@@ -144,12 +144,18 @@ func (s *Stream) Close() error {
 	}
 	s.closed = true
 	s.in, s.inOff = nil, 0
+	s.unlockAndKick()
+	return nil
+}
+
+// unlockAndKick releases mu, then posts a serve step to each end that has an operation waiting
+// for what the caller changed (a close, a shutdown).
+func (s *Stream) unlockAndKick() {
 	self := s.kickIfPending()
 	peer := s.peer.kickIfPending()
 	s.mu.Unlock()
 	s.post(self)
 	s.peer.post(peer)
-	return nil
 }
 
 // Shutdown ends one direction of this end, or both, as a TCP socket's shutdown does, and leaves
@@ -180,11 +186,7 @@ func (s *Stream) Shutdown(how net.ShutdownHow) error {
 	if how != net.ShutdownRead {
 		s.wclosed = true
 	}
-	self := s.kickIfPending()
-	peer := s.peer.kickIfPending()
-	s.mu.Unlock()
-	s.post(self)
-	s.peer.post(peer)
+	s.unlockAndKick()
 	return nil
 }
 
