@@ -19,18 +19,26 @@ type CanceledError struct {
 }
 
 func (e *CanceledError) Error() string {
-	if e.Cause != nil && e.Cause != e.Err {
-		return "completion: operation aborted: " + e.Err.Error() + ": " + e.Cause.Error()
+	msg := "completion: operation aborted"
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
 	}
-	return "completion: operation aborted: " + e.Err.Error()
+	if e.Cause != nil && e.Cause != e.Err {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
 }
 
 // Unwrap returns ErrOperationAborted, the context's error and its cause, if it has another.
 func (e *CanceledError) Unwrap() []error {
-	if e.Cause != nil && e.Cause != e.Err {
-		return []error{ErrOperationAborted, e.Err, e.Cause}
+	errs := []error{ErrOperationAborted}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
 	}
-	return []error{ErrOperationAborted, e.Err}
+	if e.Cause != nil && e.Cause != e.Err {
+		errs = append(errs, e.Cause)
+	}
+	return errs
 }
 
 // Canceled returns the error for an operation cancelled because ctx is done.

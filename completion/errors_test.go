@@ -65,6 +65,11 @@ func TestCanceledErrorMatchesAbortAndTheContextsError(t *testing.T) {
 			}
 		})
 	}
+	// A CanceledError built by hand, with a cause only, neither panics nor loses the cause.
+	boom := errors.New("boom")
+	if err := (&completion.CanceledError{Cause: boom}); !errors.Is(err, boom) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("hand-built CanceledError %q does not carry its cause", err.Error())
+	}
 	// ErrOperationAborted alone is not a cancellation by context.
 	if errors.Is(completion.ErrOperationAborted, context.Canceled) {
 		t.Fatal("ErrOperationAborted matches context.Canceled")

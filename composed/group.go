@@ -47,7 +47,13 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 	// The group's own operation gets h without its context: a GroupResult cannot carry an error,
 	// so an ended context must not fail the group as a whole (Start would need completion.Fail).
 	// The context reaches every operation instead, and each completes with its own error.
-	Start(ex, withoutContext[GroupResult[T]]{h}, func(op *Op[GroupResult[T]]) {
+	//
+	// The group's steps and the operations' handlers run on a strand over ex, so the results
+	// need no lock, and the operation's state is touched by one goroutine at a time, even when ex
+	// runs handlers on several goroutines at once (a composed operation needs a serial I/O
+	// executor). h still runs on ex, or on its own executor.
+	strand := executor.NewStrand(ex)
+	Start(strand, withoutContext[GroupResult[T]]{h, ex}, func(op *Op[GroupResult[T]]) {
 		g := &groupState[T]{res: GroupResult[T]{Order: make([]int, 0, len(ops)), Results: make([]T, len(ops))}}
 		if len(ops) == 0 {
 			op.Complete(g.res)
@@ -55,9 +61,6 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 		}
 		var ctx context.Context
 		ctx, g.cancel = context.WithCancel(parent)
-		// The operations' handlers run on a strand, so the results need no lock even when ex
-		// runs handlers on several goroutines at once.
-		strand := executor.NewStrand(ex)
 		for i, start := range ops {
 			start(completion.WithContext(ctx, completion.Bind[T](strand, completion.Callback(func(v T) {
 				g.res.Results[i] = v
@@ -74,11 +77,15 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 	})
 }
 
-// withoutContext is h with its associated executor and without its associated context.
-type withoutContext[R any] struct{ h completion.Handler[R] }
+// withoutContext is h without its associated context, and with its associated executor, or ex
+// when it has none.
+type withoutContext[R any] struct {
+	h  completion.Handler[R]
+	ex executor.Executor
+}
 
 func (w withoutContext[R]) Complete(r R) { w.h.Complete(r) }
 
 func (w withoutContext[R]) Executor() executor.Executor {
-	return completion.AssociatedExecutor(w.h, nil)
+	return completion.AssociatedExecutor(w.h, w.ex)
 }

@@ -351,3 +351,36 @@ func TestGroupDeliversOnTheHandlersExecutor(t *testing.T) {
 		}
 	}
 }
+
+// A group on an IOContext run by several goroutines, whose operations complete from goroutines of
+// their own while the group is still starting the others: its state is touched on its strand
+// only. Run under -race.
+func TestGroupOnSeveralRunGoroutinesWhileStarting(t *testing.T) {
+	for range 20 {
+		io := executor.NewIOContext()
+		f := completion.NewFuture[composed.GroupResult[int]]()
+		var ops []func(completion.Handler[int])
+		for k := range 4 {
+			ops = append(ops, func(h completion.Handler[int]) {
+				io.OnWorkStarted()
+				go func() { // completes on its handler's executor, as operations must
+					completion.AssociatedExecutor(h, io).Dispatch(func() {
+						defer io.OnWorkFinished()
+						h.Complete(k)
+					})
+				}()
+				time.Sleep(100 * time.Microsecond) // the group is still starting operations
+			})
+		}
+		io.Post(func() { composed.AllOf(io, f, ops...) })
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { io.Run() })
+		}
+		wg.Wait()
+		r, ok := f.Result()
+		if !ok || len(r.Order) != 4 || r.Results[3] != 3 {
+			t.Fatalf("result %+v, %v; want all four", r, ok)
+		}
+	}
+}

@@ -226,14 +226,14 @@ func TestLaterCompletionIsDispatchedToTheHandlersExecutor(t *testing.T) {
 						})
 						bound, w, onIO := bc.bind(h, io, ctx2)
 						where = w
-						var deliveredBeforeMarker, deliveredAfterComplete atomic.Bool
+						var deliveredBeforeMarker, deliveredInsideComplete atomic.Bool
 						marker := func() {
 							_, ok := p.result()
 							deliveredBeforeMarker.Store(ok)
 						}
 						afterComplete := func() {
 							_, ok := p.result()
-							deliveredAfterComplete.Store(ok)
+							deliveredInsideComplete.Store(ok)
 						}
 						go func() {
 							<-pend.Started()
@@ -259,8 +259,8 @@ func TestLaterCompletionIsDispatchedToTheHandlersExecutor(t *testing.T) {
 							if !deliveredBeforeMarker.Load() {
 								t.Fatal("handler was posted, not dispatched, to its executor")
 							}
-							if sh.name == "Start" && !deliveredAfterComplete.Load() {
-								t.Fatal("handler had not run when Complete returned")
+							if sh.name == "Start" && deliveredInsideComplete.Load() {
+								t.Fatal("handler ran inside Complete; it runs once the step has returned")
 							}
 						}
 					})

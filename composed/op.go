@@ -21,10 +21,11 @@ type Op[R any] struct {
 	result R
 }
 
-// core is the part of an operation its slots see, whatever its result type. Every field is
-// written only on the I/O executor (or by Start, before anything can see the run it begins), and
-// read there, except what the handler's executor reads once delivery hands the operation over:
-// so no field needs an atomic. (An atomic store per step was a third of Start's overhead.)
+// core is the part of an operation its slots see, whatever its result type. Its fields are read
+// and written on the I/O executor only (which runs one handler at a time), or by Start before
+// anything can see the run it begins, or by the handler's executor once delivery has handed the
+// operation over and nothing on the I/O executor touches it again. So none needs an atomic. (An
+// atomic store per step was a third of Start's overhead.)
 type core struct {
 	io  executor.Executor
 	hex executor.Executor // the handler's executor
@@ -33,23 +34,31 @@ type core struct {
 	// asserted once per run rather than on every resumption.
 	onIO threadChecker
 	self stepper // the Op this core is part of
-	// gen numbers the runs of an Op started again and again, so that a slot of an earlier run that
-	// completes late is ignored rather than taken for one of the current run.
-	gen    uint32
-	steps  int
-	phase  phase
-	inStep bool // the body is running: a resumption now must queue behind it
-	sameEx bool // hex == io: one unit of work, and the handler may run inline on io
+	// gen numbers the runs of an Op started again and again, so that a slot of an earlier run (one
+	// abandoned by a panic) that completes late is not taken for one of the current run's.
+	gen uint32
+	// pending counts the inner operations armed by Into that have not landed, and the resumptions
+	// posted and not yet run. Delivery waits for it to reach zero, so an operation ends after
+	// everything it started, and nothing of a run touches the Op once its handler has it.
+	pending int32
+	steps   int32
+	phase   phase
+	inStep  bool // the body is running: a resumption now must queue behind it
+	sameEx  bool // hex == io: one unit of work, and the handler may run inline on io
+	// handOver is set when Complete, inside a step, found nothing pending: the step delivers as
+	// its very last act.
+	handOver bool
 }
 
 type phase uint8
 
 const (
-	idle       phase = iota // never started
-	stepping                // the body runs on each resumption
-	delivering              // run hands the result to the handler's executor
-	invoking                // run calls the handler; then the Op may be started again
-	abandoned               // the body panicked: the operation never completes
+	idle      phase = iota // never started
+	stepping               // the body runs on each resumption
+	completed              // Complete was called; delivery waits for the pending count to drain
+	invoking               // handed to the handler's executor, whose run of next calls the handler
+	done                   // the handler has been called: the Op may be started again
+	abandoned              // the body panicked: the operation never completes
 )
 
 // threadChecker is an executor that can tell whether its caller is running one of its handlers,
@@ -57,12 +66,16 @@ const (
 type threadChecker interface{ RunningInThisThread() bool }
 
 // stepper is an Op of any result type, seen from its slots.
-type stepper interface{ step() }
+type stepper interface {
+	step()
+	tryDeliver()
+	postDelivery()
+}
 
 // Start starts a composed operation: body runs on io, now if the caller is already running on io
 // and otherwise posted, and again each time an inner operation started with a handler from [Into]
 // completes. The body calls op.Complete exactly once; h then receives the result on its
-// associated executor (io when it has none).
+// associated executor (io when it has none), once every inner operation has completed.
 //
 // If h's context is already done, the operation completes at once with completion.Fail[R] of the
 // cancellation error, without running body; R must then be error or have a SetErr method.
@@ -75,14 +88,16 @@ func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *O
 
 // Start starts a composed operation on op, as the function [Start] does, without allocating.
 //
-// op must be new or done: its handler has been called (a handler may start op again itself), or
-// its body panicked. Its inner operations of the earlier run should have completed too; one that
-// completes after the new run has started is ignored. Start panics if op is still in flight.
+// op must be new or done: its handler has been called (a handler may start op again itself, on
+// whatever executor it runs), or its body panicked. Start panics if op is still in flight.
 func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body func(op *Op[R])) {
-	if op.phase == stepping || op.phase == delivering {
+	switch op.phase {
+	case idle, done, abandoned:
+	default:
 		panic("composed: Op started again while in flight")
 	}
-	if _, inline := io.(executor.Inline); inline {
+	switch io.(type) {
+	case executor.Inline, *executor.Inline:
 		// Its Post runs at once, so no step could ever queue behind a running body.
 		panic("composed: executor.Inline cannot be an I/O executor")
 	}
@@ -98,7 +113,9 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body func(
 		hex.OnWorkStarted()
 	}
 	if op.ctx != nil && op.ctx.Err() != nil {
-		op.Complete(completion.Fail[R](completion.Canceled(op.ctx)))
+		op.result = completion.Fail[R](completion.Canceled(op.ctx))
+		op.phase = completed
+		op.postDelivery() // guarantee 1: never inside the initiating function
 		return
 	}
 	if op.onIO != nil && op.onIO.RunningInThisThread() {
@@ -140,43 +157,53 @@ func (op *Op[R]) Err() error {
 // than for the first time.
 func (op *Op[R]) Resumed() bool { return op.steps > 1 }
 
-// Complete ends the operation with r. The handler receives it on its executor: posted if the
-// operation has not yet returned from its first step, dispatched otherwise. A second Complete
-// panics. The body must not use op after Complete: the handler may have started it again.
+// Complete ends the operation with r. The handler receives it on its executor once the step has
+// returned and every inner operation the body started has completed, without entering the body
+// again: cancel the ones it no longer needs (a timer) before completing, or the operation waits
+// for them. The handler is posted if the operation has not yet returned from its first step, and
+// dispatched otherwise. A second Complete panics. The body must not use op after Complete.
 func (op *Op[R]) Complete(r R) {
 	if op.phase != stepping {
 		panic("composed: operation completed twice, or before Start")
 	}
 	op.result = r
-	op.phase = delivering
-	if op.steps <= 1 {
-		op.io.Post(op.runFunc()) // guarantee 1: never inside the initiating function
-		return
-	}
-	op.deliver()
+	op.phase = completed
+	op.tryDeliver()
 }
 
-// next is the one func the operation posts or dispatches: its first step, or a stage of
-// delivering the result. Resumptions that must be posted carry their run's number instead
-// (core.resume).
+// tryDeliver delivers the result of a completed operation once nothing it started is pending; on
+// the I/O executor.
+func (op *Op[R]) tryDeliver() {
+	switch {
+	case op.pending > 0:
+		// The last landing delivers.
+	case op.inStep && op.steps <= 1:
+		op.postDelivery() // guarantee 1: never inside the initiating function
+	case op.inStep:
+		// The step delivers as its last act, once the body has returned: the handler may start
+		// the Op again at once, possibly on another goroutine, and the step must not touch it
+		// after that.
+		op.handOver = true
+	default:
+		op.deliver()
+	}
+}
+
+// postDelivery posts the delivery of a completed run to io.
+func (op *Op[R]) postDelivery() { op.io.Post(op.runFunc()) }
+
+// next is the one func the operation posts or dispatches: its first step, the delivery of a result
+// found in the first step, or the call of the handler on its executor. Resumptions that must be
+// posted carry their run's number instead (core.postResume).
 func (op *Op[R]) next() {
 	switch op.phase {
 	case stepping:
 		op.step()
-	case delivering:
+	case completed:
 		op.deliver()
 	case invoking:
 		op.invoke()
 	}
-}
-
-// invoke calls the handler. It lets go of the handler and the result first, so that an Op kept
-// in an object's state does not keep them alive, and so that the handler may start the Op again.
-func (op *Op[R]) invoke() {
-	h, r := op.h, op.result
-	var zero R
-	op.h, op.result = nil, zero
-	h.Complete(r)
 }
 
 // step runs the body once. A body that panics abandons the operation, so the panic leaves Run
@@ -185,32 +212,44 @@ func (op *Op[R]) step() {
 	op.steps++
 	op.inStep = true
 	gen := op.gen
-	defer op.afterStep(gen)
+	returned := false
+	defer func() {
+		if !returned {
+			op.core.abandon(gen)
+		}
+	}()
 	op.body(op)
-	if op.gen == gen {
-		op.inStep = false
+	returned = true
+	op.inStep = false
+	if op.handOver {
+		op.handOver = false
+		op.deliver() // the last act: the Op belongs to the handler from here
 	}
 }
 
-// afterStep abandons the run gen if its body did not return (a panic). A run started again from
-// the handler, called inline by Complete, owns the Op now and is left alone.
-func (c *core) afterStep(gen uint32) {
-	if c.gen == gen && c.inStep {
-		c.inStep = false
-		c.abandon()
-	}
-}
-
-// deliver dispatches the handler to its executor and then releases the operation's work, also when
-// the handler, run inline, panics.
+// deliver hands the result to the handler's executor and then releases the operation's work, also
+// when the handler, run inline, panics. On io, outside the body. It touches the Op only until the
+// hand-over: the handler may start it again at once, on another goroutine.
 func (op *Op[R]) deliver() {
 	op.phase = invoking
-	defer release(op.io, op.hex, op.sameEx)
-	if op.sameEx && op.inStep {
-		op.invoke() // inside a step, so on io: Dispatch would run it inline
+	io, hex, same := op.io, op.hex, op.sameEx
+	defer release(io, hex, same)
+	if same {
+		op.invoke() // on io already, where Dispatch would run it inline
 		return
 	}
-	op.hex.Dispatch(op.runFunc())
+	hex.Dispatch(op.runFunc())
+}
+
+// invoke calls the handler. It lets go of the handler and the result first, so that an Op kept
+// in an object's state does not keep them alive, and marks the Op done, so the handler may start
+// it again.
+func (op *Op[R]) invoke() {
+	h, r := op.h, op.result
+	var zero R
+	op.h, op.result = nil, zero
+	op.phase = done
+	h.Complete(r)
 }
 
 // release gives back the work an operation holds on io and on its handler's executor hex.
@@ -221,29 +260,53 @@ func release(io, hex executor.Executor, sameEx bool) {
 	io.OnWorkFinished()
 }
 
-// abandon ends an operation whose body panicked, so that it will never complete: it releases the
-// operation's work, as an ordinary handler's panic leaves no work behind, and makes later
-// resumptions do nothing.
-func (c *core) abandon() {
-	if c.phase != stepping {
-		return // already completing: delivery releases the work
+// abandon ends run gen, whose body panicked. A run still stepping will never complete: its work
+// is released, as an ordinary handler's panic leaves no work behind, and later resumptions do
+// nothing. A run that completed before the panic still delivers its result, posted (or by its last
+// landing).
+func (c *core) abandon(gen uint32) {
+	if c.gen != gen {
+		return
 	}
-	c.phase = abandoned
-	release(c.io, c.hex, c.sameEx)
+	c.inStep = false
+	switch c.phase {
+	case stepping:
+		c.phase = abandoned
+		release(c.io, c.hex, c.sameEx)
+	case completed:
+		c.handOver = false
+		if c.pending == 0 {
+			c.self.postDelivery()
+		}
+	}
 }
 
-// postResume posts the step for an inner operation of run gen that completed while the body was
-// still running, as one does inside the call that started it: queued behind the body, the step
-// keeps the stack flat (guarantee 4). It carries gen because the run may have ended by the time it
-// runs (the body went on to Complete). A rare path, so the closure's allocation does not matter.
-func (c *core) postResume(gen uint32) {
-	c.io.Post(func() {
-		switch {
-		case gen != c.gen || c.phase != stepping:
-		case c.inStep:
+// resume continues run gen after one of its pending inner operations or posted resumptions has
+// ended; on io. It enters the body again while the run is stepping (posted behind it if the body
+// is running, as when an inner operation completed inside the call that started it, which keeps
+// the stack flat: guarantee 4), delivers a completed run once nothing is pending, and does
+// nothing for an abandoned run or an earlier one.
+func (c *core) resume(gen uint32) {
+	if gen != c.gen {
+		return // an earlier run's: Start has reset the count
+	}
+	c.pending--
+	switch c.phase {
+	case stepping:
+		if c.inStep {
 			c.postResume(gen)
-		default:
-			c.self.step()
+			return
 		}
-	})
+		c.self.step()
+	case completed:
+		c.self.tryDeliver()
+	}
+}
+
+// postResume posts the step of run gen for an inner operation that completed while the body was
+// still running. It counts as pending until it runs, so a body that goes on to Complete is
+// delivered only after it. A rare path, so the closure's allocation does not matter.
+func (c *core) postResume(gen uint32) {
+	c.pending++
+	c.io.Post(func() { c.resume(gen) })
 }

@@ -70,7 +70,10 @@ func TestOpAccessors(t *testing.T) {
 	var slot composed.Slot[opResult]
 	f := completion.NewFuture[opResult]()
 	composed.Start(io, completion.WithContext(ctx, completion.Bind(ctx2, completion.Handler[opResult](f))), func(op *composed.Op[opResult]) {
-		h := composed.Into(op, &slot)
+		h := &slot // what Into returned, in the first step; the slot keeps its run's executor and context
+		if !op.Resumed() {
+			h = composed.Into(op, &slot)
+		}
 		steps = append(steps, seen{op.IOExecutor(), op.Executor(), op.Context(), op.Err(), op.Resumed(),
 			h.Executor(), h.Context(), completion.AssociatedExecutor[opResult](h, nil), completion.AssociatedContext[opResult](h)})
 		if !op.Resumed() {
@@ -100,10 +103,16 @@ func TestOpWithoutContextCannotBeCanceled(t *testing.T) {
 		var ctxSeen context.Context = context.Background()
 		var slotCtx context.Context = context.Background()
 		var slot composed.Slot[opResult]
+		obj := newTestIO(io)
 		composed.Start(io, completion.Handler[opResult](f), func(op *composed.Op[opResult]) {
+			if op.Resumed() {
+				op.Complete(slot.Value)
+				return
+			}
 			ctxSeen = op.Context()
-			slotCtx = composed.Into(op, &slot).Context()
-			op.Complete(opResult{V: 1})
+			h := composed.Into(op, &slot)
+			slotCtx = h.Context()
+			obj.AsyncImmediate(1, h)
 		})
 		io.Run()
 		if ctxSeen != nil || slotCtx != nil {
@@ -188,6 +197,7 @@ func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
 	type state struct{ fast, slow composed.Slot[opResult] }
 	s := &state{}
 	var order []string
+	again := false
 	composed.Start(ctx, completion.Callback(func(r opResult) { order = append(order, "done") }), func(op *composed.Op[opResult]) {
 		if !op.Resumed() {
 			io.AsyncImmediate(1, composed.Into(op, &s.fast))
@@ -195,13 +205,18 @@ func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
 			return
 		}
 		switch {
+		case again:
+			order = append(order, "again")
+			op.Complete(s.fast.Value)
 		case s.fast.Ready() && s.slow.Ready():
 			order = append(order, "both")
 			v := s.fast.Value.V + s.slow.Value.V
-			if composed.Into(op, &s.fast); s.fast.Ready() {
+			h := composed.Into(op, &s.fast)
+			if s.fast.Ready() {
 				t.Error("Into did not clear the slot for its next operation")
 			}
-			op.Complete(opResult{V: v})
+			again = true
+			io.AsyncImmediate(v, h)
 		case s.fast.Ready():
 			order = append(order, "fast")
 		default:
@@ -209,7 +224,7 @@ func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
 		}
 	})
 	ctx.Run()
-	if diff := cmp.Diff([]string{"fast", "both", "done"}, order); diff != "" {
+	if diff := cmp.Diff([]string{"fast", "both", "again", "done"}, order); diff != "" {
 		t.Fatalf("resumptions (-want +got):\n%s", diff)
 	}
 }

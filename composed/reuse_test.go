@@ -2,6 +2,7 @@ package composed_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/beastgo/beast/completion"
@@ -111,8 +112,9 @@ func TestIntoASlotStillPendingPanics(t *testing.T) {
 }
 
 // A body that completes on the first of two inner operations (a read racing a timer) leaves the
-// other pending; its completion must not enter the body or deliver the result again.
-func TestCompletionAfterCompleteIsIgnored(t *testing.T) {
+// other pending: the handler waits for it, so that nothing the operation started outlives it, and
+// its completion lands in its slot without entering the body again.
+func TestCompleteWaitsForTheInnerOperationsStillPending(t *testing.T) {
 	for _, tok := range tokens {
 		t.Run(tok.name, func(t *testing.T) {
 			ctx := executor.NewIOContext()
@@ -130,8 +132,11 @@ func TestCompletionAfterCompleteIsIgnored(t *testing.T) {
 				}
 				op.Complete(fast.Value)
 			})
-			ctx.RunOne() // first step
-			ctx.RunOne() // the fast completion: Complete
+			for ctx.PollOne() > 0 { // the first step, then the fast completion: Complete
+			}
+			if _, ok := p.result(); ok {
+				t.Fatal("delivered while an inner operation was still pending")
+			}
 			go slow.Finish(2)
 			ctx.Run()
 			if r := p.wait(); r.V != 1 {
@@ -141,51 +146,129 @@ func TestCompletionAfterCompleteIsIgnored(t *testing.T) {
 				t.Fatalf("%d extra deliveries and %d steps; want 0 and 2", p.extra(), steps)
 			}
 			if !late.Ready() || late.Value.V != 2 {
-				t.Fatalf("the late slot holds %+v (ready %v): its result should still land", late.Value, late.Ready())
+				t.Fatalf("the late slot holds %+v (ready %v): its result should land", late.Value, late.Ready())
 			}
 		})
 	}
 }
 
-// An Op started again while an inner operation of its earlier run is pending: that operation's
-// completion belongs to the earlier run and must not resume the new one.
-func TestCompletionOfAnEarlierRunIsIgnored(t *testing.T) {
+// A run abandoned by a panic may leave an inner operation pending; the Op started again must not
+// take that operation's completion for one of its own.
+func TestCompletionOfAnAbandonedRunIsIgnored(t *testing.T) {
 	ctx := executor.NewIOContext()
 	io := newTestIO(ctx)
 	slow := io.newPending()
 	var op composed.Op[opResult]
-	var fast, late composed.Slot[opResult]
-	var steps []string
+	var old, mine composed.Slot[opResult]
 	first := func(op *composed.Op[opResult]) {
+		slow.Start(composed.Into(op, &old))
+		panic("first run fails")
+	}
+	var steps []string
+	second := func(op *composed.Op[opResult]) {
 		if !op.Resumed() {
-			steps = append(steps, "first")
-			slow.Start(composed.Into(op, &late))
+			steps = append(steps, "second")
+			io.AsyncImmediate(5, composed.Into(op, &mine))
+			return
+		}
+		steps = append(steps, "second resumed")
+		if !mine.Ready() {
+			t.Error("the second run was resumed by the first run's operation")
+		}
+		op.Complete(mine.Value)
+	}
+	op.Start(ctx, completion.Detached[opResult](), first)
+	if v := runRecovering(t, ctx); v != "first run fails" {
+		t.Fatalf("recovered %v", v)
+	}
+	ctx.Restart()
+	f := completion.NewFuture[opResult]()
+	op.Start(ctx, f, second)
+	slow.Finish(9) // dispatched to ctx: lands while the second run is in flight
+	ctx.Run()
+	if r, ok := f.Result(); !ok || r.V != 5 {
+		t.Fatalf("second run's result %+v, %v; want V 5", r, ok)
+	}
+	if strings.Join(steps, ",") != "second,second resumed" || !old.Ready() {
+		t.Fatalf("steps %q, old slot ready %v", steps, old.Ready())
+	}
+}
+
+// An Op restarted from its handler, which runs on another IOContext and goroutine: the step that
+// completed must be done with the Op before the handler gets it. Run under -race.
+func TestOpStartedAgainFromAHandlerOnAnotherGoroutine(t *testing.T) {
+	ioc, other := executor.NewIOContext(), executor.NewIOContext()
+	io := newTestIO(ioc)
+	var op composed.Op[opResult]
+	var slot composed.Slot[opResult]
+	body := func(op *composed.Op[opResult]) {
+		if op.Resumed() {
+			op.Complete(slot.Value)
+			return
+		}
+		io.AsyncImmediate(1, composed.Into(op, &slot))
+	}
+	const runs = 500
+	n := 0
+	guards := []*executor.WorkGuard{executor.MakeWorkGuard(ioc), executor.MakeWorkGuard(other)}
+	var h completion.Handler[opResult]
+	h = completion.Bind[opResult](other, completion.Callback(func(opResult) {
+		if n++; n < runs {
+			op.Start(ioc, h, body)
+			return
+		}
+		for _, g := range guards {
+			g.Reset()
+		}
+	}))
+	var wg sync.WaitGroup
+	wg.Go(func() { other.Run() })
+	wg.Go(func() { ioc.Run() })
+	op.Start(ioc, h, body)
+	wg.Wait()
+	if n != runs {
+		t.Fatalf("%d runs completed, want %d", n, runs)
+	}
+}
+
+// An inner operation that completes on a goroutine of its own while the Op is being started again
+// by its handler: the operation waits for it, so the restart never meets it. Run under -race.
+func TestOffExecutorCompletionsAndRestarts(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	var op composed.Op[opResult]
+	var fast, offIO composed.Slot[opResult]
+	body := func(op *composed.Op[opResult]) {
+		if !op.Resumed() {
+			h := composed.Into(op, &offIO)
+			ctx.OnWorkStarted()
+			go func() {
+				defer ctx.OnWorkFinished()
+				h.Complete(opResult{V: 7}) // ignores its handler's executor
+			}()
 			io.AsyncImmediate(1, composed.Into(op, &fast))
 			return
 		}
-		steps = append(steps, "first resumed")
-		op.Complete(fast.Value)
-	}
-	second := func(op *composed.Op[opResult]) {
-		steps = append(steps, "second")
-		if op.Resumed() {
-			t.Error("the second run was resumed by the first run's operation")
+		if fast.Ready() {
+			op.Complete(fast.Value) // delivered once offIO has landed too
 		}
 	}
-	op.Start(ctx, completion.Func[opResult](func(opResult) {
-		op.Start(ctx, completion.Detached[opResult](), second) // never completes: holds work
-	}), first)
-	for len(steps) < 3 {
-		ctx.RunOne()
+	const runs = 300
+	n := 0
+	var h completion.Func[opResult]
+	h = func(opResult) {
+		if !offIO.Ready() {
+			t.Error("delivered before the off-executor completion landed")
+		}
+		if n++; n < runs {
+			op.Start(ctx, h, body)
+		}
 	}
-	go slow.Finish(2)
-	for !late.Ready() {
-		ctx.RunOne()
+	op.Start(ctx, h, body)
+	ctx.Run()
+	if n != runs {
+		t.Fatalf("%d runs completed, want %d", n, runs)
 	}
-	if want := "first,first resumed,second"; strings.Join(steps, ",") != want {
-		t.Fatalf("steps %q, want %q", strings.Join(steps, ","), want)
-	}
-	ctx.Stop()
 }
 
 // An inner operation that calls Complete on a goroutine of its own, ignoring its handler's

@@ -16,8 +16,12 @@ import (
 // a timer).
 type Slot[T any] struct {
 	// Value is the inner operation's result, set before the body is entered again.
-	Value   T
-	c       *core
+	Value T
+	c     *core
+	// io and onIO are the run's I/O executor and its thread check, kept here for a Complete
+	// called off the I/O executor, which must not read the Op: a new run may be rewriting it.
+	io      executor.Executor
+	onIO    threadChecker
 	gen     uint32 // the run of the operation that started the inner operation
 	ready   bool
 	pending bool
@@ -31,9 +35,15 @@ func Into[R, T any](op *Op[R], slot *Slot[T]) *Slot[T] {
 	if slot.pending {
 		panic("composed: Into with a slot whose inner operation has not completed")
 	}
-	slot.c, slot.gen = &op.core, op.gen
-	slot.ready, slot.pending = false, true
+	slot.arm(&op.core)
 	return slot
+}
+
+// arm makes the slot the handler of a new inner operation of the run c is in, counted as pending.
+func (s *Slot[T]) arm(c *core) {
+	s.c, s.io, s.onIO, s.gen = c, c.io, c.onIO, c.gen
+	s.ready, s.pending = false, true
+	c.pending++
 }
 
 // Ready reports whether the inner operation started with this slot has completed: a body with
@@ -45,31 +55,21 @@ func (s *Slot[T]) Ready() bool { return s.ready }
 // there, as inner operations that honour their handler's executor do, and posted otherwise, so
 // that the body never sees its state change under it.
 func (s *Slot[T]) Complete(v T) {
-	c := s.c
-	if c.onIO == nil || !c.onIO.RunningInThisThread() {
-		c.io.Post(func() { s.land(v) })
+	if s.onIO == nil || !s.onIO.RunningInThisThread() {
+		s.io.Post(func() { s.land(v) })
 		return
 	}
 	s.land(v)
 }
 
-// land stores the result and resumes the operation; on the I/O executor. It is written out in
-// full, rather than through core.resume, because it is a step's whole overhead.
+// land stores the result and resumes the operation; on the I/O executor.
 func (s *Slot[T]) land(v T) {
 	s.Value, s.ready, s.pending = v, true, false
-	c := s.c
-	if s.gen != c.gen || c.phase != stepping {
-		return // the run has ended, or another has begun: a late completion
-	}
-	if c.inStep {
-		c.postResume(s.gen)
-		return
-	}
-	c.self.step()
+	s.c.resume(s.gen)
 }
 
 // Executor returns the operation's I/O executor: inner completions run there.
-func (s *Slot[T]) Executor() executor.Executor { return s.c.io }
+func (s *Slot[T]) Executor() executor.Executor { return s.io }
 
 // Context returns the operation's context.
 func (s *Slot[T]) Context() context.Context { return s.c.ctx }

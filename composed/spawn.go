@@ -41,8 +41,7 @@ func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yi
 		}
 		ev := y.step()
 		if ev.panicked {
-			op.abandon()
-			panic(ev.panicVal)
+			panic(ev.panicVal) // the step abandons the operation on its way out
 		}
 		if ev.finished {
 			op.Complete(result)
@@ -95,7 +94,8 @@ func Await[T any](y *Yield, start func(h completion.Handler[T])) T {
 	if err := y.Err(); err != nil && completion.CanFail[T]() {
 		return completion.Fail[T](err)
 	}
-	slot := Slot[T]{c: y.c, gen: y.c.gen, pending: true}
+	var slot Slot[T]
+	slot.arm(y.c) // the step on the executor is waiting for the baton: this is serialised with it
 	start(&slot)
 	y.yielded <- yieldEvent{}
 	<-y.resume

@@ -37,7 +37,12 @@ func (c *IOContext) waitInHook(r *runner, timeout time.Duration) {
 	c.hookWoken = false
 	r.inHook = true
 	c.mu.Unlock()
+	defer c.leaveHook(r) // also when Wait panics: the panic then leaves Run with the state sound
 	c.hook.Wait(timeout)
+}
+
+// leaveHook takes the lock again after the hook's Wait and queues what the hook posted.
+func (c *IOContext) leaveHook(r *runner) {
 	c.mu.Lock()
 	r.inHook = false
 	c.hookBusy = false

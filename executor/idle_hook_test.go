@@ -160,3 +160,52 @@ func TestIdleHookOwnPostsDoNotWakeIt(t *testing.T) {
 		t.Fatalf("hook posted %d handlers and was woken %d times; its own posts must not wake it", w.posts, w.wakes)
 	}
 }
+
+// panickyHook posts a handler from inside Wait and then panics, once.
+type panickyHook struct {
+	ctx      *executor.IOContext
+	ran      bool
+	panicked bool
+}
+
+func (p *panickyHook) Wait(time.Duration) {
+	if !p.panicked {
+		p.panicked = true
+		p.ctx.Post(func() { p.ran = true })
+		panic("hook failed")
+	}
+}
+
+func (p *panickyHook) Wake() {}
+
+// A panic in the hook's Wait leaves Run like a handler's panic: the context stays sound, what the
+// hook posted before it panicked runs on the next Run, and that Run returns once out of work.
+func TestIdleHookPanicLeavesTheContextSound(t *testing.T) {
+	ctx := executor.NewIOContext()
+	p := &panickyHook{ctx: ctx}
+	ctx.AttachIdleHook(func() executor.IdleHook { return p })
+	guard := executor.MakeWorkGuard(ctx)
+	func() {
+		defer func() {
+			if r := recover(); r != "hook failed" {
+				t.Fatalf("recovered %v, want the hook's panic", r)
+			}
+		}()
+		ctx.Run()
+	}()
+	guard.Reset()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx.Restart()
+		ctx.Run()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run after the hook's panic did not return: work was left counted")
+	}
+	if !p.ran {
+		t.Fatal("the handler the hook posted before panicking never ran")
+	}
+}

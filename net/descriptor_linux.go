@@ -31,7 +31,9 @@ type descriptor struct {
 	// flag waits for the edge without trying its system call, which saves the EAGAIN read that
 	// otherwise follows every request a server answers. Hang-up and error events are sticky
 	// (hup), since no further edge may follow them. All under mu, like the events that set them,
-	// so an edge arriving during a system call is never lost.
+	// so an edge arriving during a system call is never lost. "A short read drained the buffer"
+	// holds for stream sockets (TCP, Unix stream), the only kind the package makes; a datagram or
+	// seqpacket descriptor must clear the flags on EAGAIN only.
 	maybeReadable, maybeWritable, hup bool
 	read                              op
 	write                             op
@@ -235,7 +237,7 @@ func readResult(n int, err error) IOResult {
 // goroutine is free (Asio's reactor does the same) and the reactor goes back to waiting at once;
 // a reactor with its own loop retries them itself.
 func (d *descriptor) ready(events uint32) {
-	const readable = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
+	const readable = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 	const writable = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
 	d.mu.Lock()
 	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {

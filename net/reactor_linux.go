@@ -128,7 +128,9 @@ func (r *reactor) Wake() {
 }
 
 func (r *reactor) register(d *descriptor) error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(d.fd)}
+	// EPOLLPRI too: a read stops short at TCP urgent data, and its event makes sure the read after
+	// it is tried (see descriptor.maybeReadable).
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(d.fd)}
 	r.mu.Lock()
 	r.fds[int32(d.fd)] = d
 	r.mu.Unlock()
