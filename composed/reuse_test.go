@@ -14,6 +14,16 @@ import (
 // These tests cover an Op kept in an object's state and started again for each operation, and the
 // completions that arrive after their run has ended.
 
+// completeFromGoroutine completes h with r from a goroutine of its own, ignoring h's executor, as
+// an operation that breaks the rule does; it holds work on ex until then.
+func completeFromGoroutine(ex executor.Executor, h completion.Handler[opResult], r opResult) {
+	ex.OnWorkStarted()
+	go func() {
+		defer ex.OnWorkFinished()
+		h.Complete(r)
+	}()
+}
+
 // mustPanic runs f and fails unless it panics with a message containing want.
 func mustPanic(t *testing.T, want string, f func()) {
 	t.Helper()
@@ -240,12 +250,7 @@ func TestOffExecutorCompletionsAndRestarts(t *testing.T) {
 	var fast, offIO composed.Slot[opResult]
 	body := func(op *composed.Op[opResult]) {
 		if !op.Resumed() {
-			h := composed.Into(op, &offIO)
-			ctx.OnWorkStarted()
-			go func() {
-				defer ctx.OnWorkFinished()
-				h.Complete(opResult{V: 7}) // ignores its handler's executor
-			}()
+			completeFromGoroutine(ctx, composed.Into(op, &offIO), opResult{V: 7})
 			io.AsyncImmediate(1, composed.Into(op, &fast))
 			return
 		}
@@ -283,12 +288,7 @@ func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
 	composed.Start(ctx, f, func(op *composed.Op[opResult]) {
 		onIO = onIO && ctx.RunningInThisThread()
 		if !op.Resumed() {
-			h := composed.Into(op, &a)
-			ctx.OnWorkStarted()
-			go func() {
-				defer ctx.OnWorkFinished()
-				h.Complete(opResult{V: 10})
-			}()
+			completeFromGoroutine(ctx, composed.Into(op, &a), opResult{V: 10})
 			io.AsyncImmediate(1, composed.Into(op, &b))
 			return
 		}
