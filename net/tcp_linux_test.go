@@ -7,7 +7,6 @@ package net
 // exported API that hold on both paths are in tcp_test.go.
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"runtime"
@@ -27,47 +26,7 @@ func TestEchoThroughOneByteReads(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		size = 1 << 20
 	}
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(i*7 + i>>8)
-	}
-	ctx := executor.NewIOContext()
-	client, server := connectedPair(t, ctx)
-
-	echoUntilEOF(server)
-
-	var writeErr error
-	writeAll(client, data, func(err error) {
-		writeErr = err
-		client.Shutdown(ShutdownWrite)
-	})
-	got := make([]byte, 0, size)
-	var one [1]byte
-	var readErr error
-	var read func()
-	read = func() {
-		client.AsyncReadSome(one[:], completion.Callback(func(r IOResult) {
-			if r.Err != nil {
-				readErr = r.Err
-				return
-			}
-			got = append(got, one[:r.N]...)
-			read()
-		}))
-	}
-	read()
-	ctx.Run()
-	if writeErr != nil {
-		t.Fatal(writeErr)
-	}
-	if readErr != io.EOF {
-		t.Fatalf("the read loop ended with %v, want io.EOF", readErr)
-	}
-	if !bytes.Equal(got, data) {
-		t.Fatalf("echo returned %d bytes, differing from the %d sent", len(got), len(data))
-	}
-	client.Close()
-	server.Close()
+	echoThrough(t, size, 1, writeAll)
 }
 
 // fillSendBuffer writes until a write is left pending, and returns its result channel.

@@ -369,6 +369,15 @@ func TestEchoOverLoopback(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		size = 1 << 20
 	}
+	echoThrough(t, size, 32<<10, func(client *TCPSocket, data []byte, done func(error)) {
+		AsyncWrite(client, data, completion.Callback(func(r IOResult) { done(r.Err) }))
+	})
+}
+
+// echoThrough sends size bytes through an echo server on a new loopback connection, written by
+// write and read back readSize bytes at a time, and checks that they all come back, then io.EOF.
+func echoThrough(t *testing.T, size, readSize int, write func(client *TCPSocket, data []byte, done func(error))) {
+	t.Helper()
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i*7 + i>>8)
@@ -381,17 +390,17 @@ func TestEchoOverLoopback(t *testing.T) {
 	echoUntilEOF(server)
 
 	var writeErr error
-	AsyncWrite(client, data, completion.Callback(func(r IOResult) {
-		writeErr = r.Err
+	write(client, data, func(err error) {
+		writeErr = err
 		client.Shutdown(ShutdownWrite)
-	}))
+	})
 	got := make([]byte, 0, size)
-	cbuf := make([]byte, 32<<10)
+	buf := make([]byte, readSize)
 	var readErr error
 	var read func()
 	read = func() {
-		client.AsyncReadSome(cbuf, completion.Callback(func(r IOResult) {
-			got = append(got, cbuf[:r.N]...)
+		client.AsyncReadSome(buf, completion.Callback(func(r IOResult) {
+			got = append(got, buf[:r.N]...)
 			if r.Err != nil {
 				readErr = r.Err
 				return
