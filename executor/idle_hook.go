@@ -47,7 +47,7 @@ func (c *IOContext) leaveHook(r *runner) {
 	r.inHook = false
 	c.hookBusy = false
 	if p := int64(r.private.len()); p > 0 {
-		c.queue.append(&r.private)
+		c.queue.append(r.private)
 		c.queued.Store(int64(c.queue.len()))
 		c.work.Add(-p) // counted by Post until now; the queue counts them from here
 	}

@@ -26,13 +26,15 @@ type Strand struct {
 	owner     atomic.Uintptr // the goroutine running the current turn, from gid.Current; 0 if none
 
 	// Owned by the goroutine running the turn, handed from turn to turn through inner.
-	batch   fifo // what the turn runs
-	private fifo // posted from inside the turn
+	batch   *fifo   // what the turn runs
+	private *fifo   // posted from inside the turn
+	fifos   [2]fifo // backs batch and private, swapped by pointer (see runner.fifos)
 }
 
 // NewStrand returns a strand over inner, which may be any executor, a strand included.
 func NewStrand(inner Executor) *Strand {
 	s := &Strand{inner: inner}
+	s.batch, s.private = &s.fifos[0], &s.fifos[1]
 	s.turn = s.runTurn
 	return s
 }
@@ -139,7 +141,7 @@ func (s *Strand) prepareNextTurn() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batch.append(&s.queue)
-	s.batch.append(&s.private)
+	s.batch.append(s.private)
 	s.queued.Store(0)
 	if s.batch.len() == 0 {
 		s.scheduled = false
