@@ -27,6 +27,9 @@ type ContextHolder interface {
 // AssociatedExecutor returns the executor h's completion must run on: its own, or else fallback
 // (the I/O object's executor, as in Asio).
 func AssociatedExecutor[R any](h Handler[R], fallback executor.Executor) executor.Executor {
+	if _, ok := h.(Func[R]); ok {
+		return fallback // the common callback, told without the interface assertion's lookup
+	}
 	if e, ok := h.(ExecutorHolder); ok {
 		if ex := e.Executor(); ex != nil {
 			return ex
@@ -38,6 +41,9 @@ func AssociatedExecutor[R any](h Handler[R], fallback executor.Executor) executo
 // AssociatedContext returns the context whose end cancels the operation h waits for, or nil when
 // the operation cannot be cancelled that way.
 func AssociatedContext[R any](h Handler[R]) context.Context {
+	if _, ok := h.(Func[R]); ok {
+		return nil
+	}
 	if c, ok := h.(ContextHolder); ok {
 		return c.Context()
 	}

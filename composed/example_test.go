@@ -137,22 +137,23 @@ func AsyncReadExactlySpawned(s *stream, buf []byte, n int, h completion.Handler[
 // operation, the Op included, from one read to the next, as a stream object keeps its read
 // operation's: once the first read has bound what it needs, reading a record allocates nothing.
 type recordReader struct {
-	rx   readExactly
-	op   composed.Op[IOResult]
-	body func(*composed.Op[IOResult]) // rx.step, bound once
+	rx readExactly
+	op composed.Op[IOResult]
 }
 
 func newRecordReader(s *stream, size int) *recordReader {
-	r := &recordReader{rx: readExactly{s: s, buf: make([]byte, size)}}
-	r.body = r.rx.step
-	return r
+	return &recordReader{rx: readExactly{s: s, buf: make([]byte, size)}}
 }
+
+// Step is the read's body. The reader is its own composed.Body, so starting a read binds no
+// closure.
+func (r *recordReader) Step(op *composed.Op[IOResult]) { r.rx.step(op) }
 
 // AsyncRead reads the next record. One read at a time: the next may start once h has been called,
 // from h too.
 func (r *recordReader) AsyncRead(h completion.Handler[IOResult]) {
 	r.rx.want, r.rx.got = len(r.rx.buf), 0
-	r.op.Start(r.rx.s.ex, h, r.body)
+	r.op.Start(r.rx.s.ex, h, r)
 }
 
 // An Op kept in an object's state and started again for each operation: here from the handler of

@@ -16,10 +16,25 @@ import (
 type Op[R any] struct {
 	core
 	h      completion.Handler[R]
-	body   func(*Op[R])
+	body   Body[R]
 	run    func() // op.next, bound on first need (runFunc) and kept when the Op is started again
 	result R
 }
+
+// Body is a composed operation's code, entered on each of its steps: Asio's implementation object
+// with its operator()(self). A state struct that keeps its [Op] and implements Body is the whole
+// operation in one allocation (none when it is kept and started again); [BodyFunc] makes a
+// function a Body.
+type Body[R any] interface {
+	Step(op *Op[R])
+}
+
+// BodyFunc is a function as a [Body]. A func is pointer-shaped, so the conversion to Body
+// allocates nothing.
+type BodyFunc[R any] func(op *Op[R])
+
+// Step calls f.
+func (f BodyFunc[R]) Step(op *Op[R]) { f(op) }
 
 // core is the part of an operation its slots see, whatever its result type. Its fields are read
 // and written on the I/O executor only (which runs one handler at a time), or by Start before
@@ -27,24 +42,22 @@ type Op[R any] struct {
 // operation over and nothing on the I/O executor touches it again. So none needs an atomic. (An
 // atomic store per step was a third of Start's overhead.)
 type core struct {
-	io  executor.Executor
-	hex executor.Executor // the handler's executor
-	ctx context.Context
-	// onIO is io if io can tell whether its caller runs on it (IOContext, Strand), else nil. It is
-	// asserted once per run rather than on every resumption.
-	onIO threadChecker
+	io   executor.Executor
+	ctx  context.Context
 	self stepper // the Op this core is part of
-	// gen numbers the runs of an Op started again and again, so that a slot of an earlier run (one
-	// abandoned by a panic) that completes late is not taken for one of the current run's.
+	// gen numbers the runs of an Op started again and again. A run ends only once all its slots
+	// have landed, and an abandoned Op is never started again, so a landing always finds its own
+	// run; gen checks it, at the cost of one compare, in case a rule above is ever loosened.
 	gen uint32
 	// pending counts the inner operations armed by Into that have not landed, and the resumptions
 	// posted and not yet run. Delivery waits for it to reach zero, so an operation ends after
 	// everything it started, and nothing of a run touches the Op once its handler has it.
 	pending int32
-	steps   int32
 	phase   phase
+	entered bool // the body has been entered in this run
+	resumed bool // the body is being entered for an inner operation's completion
 	inStep  bool // the body is running: a resumption now must queue behind it
-	sameEx  bool // hex == io: one unit of work, and the handler may run inline on io
+	sameEx  bool // the handler's executor is io: one unit of work, and it may run inline on io
 	// handOver is set when Complete, inside a step, found nothing pending: the step delivers as
 	// its very last act.
 	handOver bool
@@ -70,6 +83,7 @@ type stepper interface {
 	step()
 	tryDeliver()
 	postDelivery()
+	handlerExecutor() executor.Executor
 }
 
 // Start starts a composed operation: body runs on io, now if the caller is already running on io
@@ -82,17 +96,25 @@ type stepper interface {
 //
 // io must run one handler at a time (a Strand, or an IOContext with one Run goroutine), as Asio
 // requires of the executor of a composed operation's steps.
+//
+// Start allocates the Op, and body's closure if it has one; [Op.Start] with a state that is its
+// own [Body] allocates neither.
 func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *Op[R])) {
-	new(Op[R]).Start(io, h, body)
+	new(Op[R]).Start(io, h, BodyFunc[R](body))
 }
 
 // Start starts a composed operation on op, as the function [Start] does, without allocating.
 //
 // op must be new or done: its handler has been called (a handler may start op again itself, on
-// whatever executor it runs), or its body panicked. Start panics if op is still in flight.
-func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body func(op *Op[R])) {
+// whatever executor it runs). Start panics if op is still in flight, and if its body panicked: a
+// run abandoned that way may still have inner operations pending, whose completions read the Op,
+// and has left its state in an unknown condition, so the Op is spent (as Asio's operation is once
+// an exception has unwound it).
+func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[R]) {
 	switch op.phase {
-	case idle, done, abandoned:
+	case idle, done:
+	case abandoned:
+		panic("composed: Op started again after its body panicked")
 	default:
 		panic("composed: Op started again while in flight")
 	}
@@ -102,11 +124,14 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body func(
 		panic("composed: executor.Inline cannot be an I/O executor")
 	}
 	hex := completion.AssociatedExecutor(h, io)
-	op.core = core{
-		io: io, hex: hex, ctx: completion.AssociatedContext(h), self: op,
-		gen: op.gen + 1, phase: stepping, sameEx: hex == io,
-	}
-	op.onIO, _ = io.(threadChecker)
+	// Field by field rather than op.core = core{...}: the composite literal is built on the stack
+	// and copied in wide moves that stall on store forwarding, a third of Start's time.
+	op.io, op.ctx, op.self = io, completion.AssociatedContext(h), op
+	op.gen++
+	op.pending = 0
+	op.phase = stepping
+	op.entered, op.resumed, op.inStep, op.handOver = false, false, false, false
+	op.sameEx = hex == io
 	op.h, op.body = h, body
 	io.OnWorkStarted()
 	if !op.sameEx {
@@ -118,7 +143,7 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body func(
 		op.postDelivery() // guarantee 1: never inside the initiating function
 		return
 	}
-	if op.onIO != nil && op.onIO.RunningInThisThread() {
+	if onExecutor(io) {
 		op.step() // what Dispatch would do, without binding a func for it
 		return
 	}
@@ -138,7 +163,16 @@ func (op *Op[R]) runFunc() func() {
 func (op *Op[R]) IOExecutor() executor.Executor { return op.io }
 
 // Executor returns the executor the final handler runs on (Asio's get_executor).
-func (op *Op[R]) Executor() executor.Executor { return op.hex }
+func (op *Op[R]) Executor() executor.Executor { return op.handlerExecutor() }
+
+// handlerExecutor is the handler's executor. Not kept in the Op, which a step's every cache line
+// slows: finding it again costs a type assertion, once or twice per operation.
+func (op *Op[R]) handlerExecutor() executor.Executor {
+	if op.sameEx {
+		return op.io
+	}
+	return completion.AssociatedExecutor(op.h, op.io)
+}
 
 // Context returns the handler's context, which is also every inner operation's: nil when the
 // operation cannot be cancelled.
@@ -155,7 +189,7 @@ func (op *Op[R]) Err() error {
 
 // Resumed reports whether the body is being entered for an inner operation's completion rather
 // than for the first time.
-func (op *Op[R]) Resumed() bool { return op.steps > 1 }
+func (op *Op[R]) Resumed() bool { return op.resumed }
 
 // Complete ends the operation with r. The handler receives it on its executor once the step has
 // returned and every inner operation the body started has completed, without entering the body
@@ -177,7 +211,7 @@ func (op *Op[R]) tryDeliver() {
 	switch {
 	case op.pending > 0:
 		// The last landing delivers.
-	case op.inStep && op.steps <= 1:
+	case op.inStep && !op.resumed:
 		op.postDelivery() // guarantee 1: never inside the initiating function
 	case op.inStep:
 		// The step delivers as its last act, once the body has returned: the handler may start
@@ -206,25 +240,24 @@ func (op *Op[R]) next() {
 	}
 }
 
-// step runs the body once. A body that panics abandons the operation, so the panic leaves Run
-// as an ordinary handler's does, without leaving work counted that would keep Run from returning.
+// step runs the body once and, if it completed the operation with nothing pending, delivers the
+// result as its very last act.
 func (op *Op[R]) step() {
-	op.steps++
-	op.inStep = true
-	gen := op.gen
-	returned := false
-	defer func() {
-		if !returned {
-			op.core.abandon(gen)
-		}
-	}()
-	op.body(op)
-	returned = true
-	op.inStep = false
+	op.enter()
 	if op.handOver {
 		op.handOver = false
 		op.deliver() // the last act: the Op belongs to the handler from here
 	}
+}
+
+// enter runs the body. A body that panics abandons the operation, so the panic leaves Run as an
+// ordinary handler's does, without leaving work counted that would keep Run from returning.
+func (op *Op[R]) enter() {
+	op.resumed, op.entered = op.entered, true
+	op.inStep = true
+	defer op.core.unwind()
+	op.body.Step(op)
+	op.inStep = false
 }
 
 // deliver hands the result to the handler's executor and then releases the operation's work, also
@@ -232,7 +265,7 @@ func (op *Op[R]) step() {
 // hand-over: the handler may start it again at once, on another goroutine.
 func (op *Op[R]) deliver() {
 	op.phase = invoking
-	io, hex, same := op.io, op.hex, op.sameEx
+	io, hex, same := op.io, op.handlerExecutor(), op.sameEx
 	defer release(io, hex, same)
 	if same {
 		op.invoke() // on io already, where Dispatch would run it inline
@@ -260,19 +293,20 @@ func release(io, hex executor.Executor, sameEx bool) {
 	io.OnWorkFinished()
 }
 
-// abandon ends run gen, whose body panicked. A run still stepping will never complete: its work
-// is released, as an ordinary handler's panic leaves no work behind, and later resumptions do
-// nothing. A run that completed before the panic still delivers its result, posted (or by its last
-// landing).
-func (c *core) abandon(gen uint32) {
-	if c.gen != gen {
+// unwind abandons the run if its body is unwinding by a panic: deferred by enter, it reads the
+// core before any hand-over to the handler can have happened (delivery waits for the step's end).
+// A run still stepping will never complete: its work is released, as an ordinary handler's panic
+// leaves no work behind, and later resumptions do nothing. A run that completed before the panic
+// still delivers its result, posted (or by its last landing).
+func (c *core) unwind() {
+	if !c.inStep {
 		return
 	}
 	c.inStep = false
 	switch c.phase {
 	case stepping:
 		c.phase = abandoned
-		release(c.io, c.hex, c.sameEx)
+		release(c.io, c.self.handlerExecutor(), c.sameEx)
 	case completed:
 		c.handOver = false
 		if c.pending == 0 {

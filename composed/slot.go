@@ -17,11 +17,10 @@ import (
 type Slot[T any] struct {
 	// Value is the inner operation's result, set before the body is entered again.
 	Value T
-	c     *core
-	// io and onIO are the run's I/O executor and its thread check, kept here for a Complete
-	// called off the I/O executor, which must not read the Op: a new run may be rewriting it.
-	io      executor.Executor
-	onIO    threadChecker
+	// c is the operation's core. A Complete off the I/O executor reads c.io, which only Start
+	// writes, and Start cannot run again until this slot has landed (the run waits for it) or,
+	// for a run abandoned by a panic, ever.
+	c       *core
 	gen     uint32 // the run of the operation that started the inner operation
 	ready   bool
 	pending bool
@@ -41,7 +40,7 @@ func Into[R, T any](op *Op[R], slot *Slot[T]) *Slot[T] {
 
 // arm makes the slot the handler of a new inner operation of the run c is in, counted as pending.
 func (s *Slot[T]) arm(c *core) {
-	s.c, s.io, s.onIO, s.gen = c, c.io, c.onIO, c.gen
+	s.c, s.gen = c, c.gen
 	s.ready, s.pending = false, true
 	c.pending++
 }
@@ -55,11 +54,25 @@ func (s *Slot[T]) Ready() bool { return s.ready }
 // there, as inner operations that honour their handler's executor do, and posted otherwise, so
 // that the body never sees its state change under it.
 func (s *Slot[T]) Complete(v T) {
-	if s.onIO == nil || !s.onIO.RunningInThisThread() {
-		s.io.Post(func() { s.land(v) })
+	if !onExecutor(s.c.io) {
+		s.c.io.Post(func() { s.land(v) })
 		return
 	}
 	s.land(v)
+}
+
+// onExecutor reports whether the caller runs on ex, false when ex cannot tell. This runs on every
+// step, so the usual executors are asked without an interface assertion's lookup.
+func onExecutor(ex executor.Executor) bool {
+	switch x := ex.(type) {
+	case *executor.IOContext:
+		return x.RunningInThisThread()
+	case *executor.Strand:
+		return x.RunningInThisThread()
+	case threadChecker:
+		return x.RunningInThisThread()
+	}
+	return false
 }
 
 // land stores the result and resumes the operation; on the I/O executor.
@@ -69,7 +82,12 @@ func (s *Slot[T]) land(v T) {
 }
 
 // Executor returns the operation's I/O executor: inner completions run there.
-func (s *Slot[T]) Executor() executor.Executor { return s.io }
+func (s *Slot[T]) Executor() executor.Executor {
+	if s.c == nil {
+		return nil // not armed by Into
+	}
+	return s.c.io
+}
 
 // Context returns the operation's context.
 func (s *Slot[T]) Context() context.Context { return s.c.ctx }

@@ -27,7 +27,7 @@ const maxEmptySteps = 100
 // with the bytes read so far and the cancellation error.
 func AsyncRead(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
 	r := &readFullState{s: s, b: b}
-	r.op.Start(s.Executor(), h, r.step) // the Op in the state: one allocation fewer
+	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
 }
 
 // readFullState is the state of an AsyncRead.
@@ -40,9 +40,9 @@ type readFullState struct {
 	read  composed.Slot[IOResult]
 }
 
-// step is the body: on entry it starts the first read, on every resumption it counts the bytes
+// Step is the body: on entry it starts the first read, on every resumption it counts the bytes
 // the read delivered and reads again until b is full.
-func (r *readFullState) step(op *composed.Op[IOResult]) {
+func (r *readFullState) Step(op *composed.Op[IOResult]) {
 	if op.Resumed() {
 		res := r.read.Value
 		r.n += res.N

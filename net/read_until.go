@@ -35,7 +35,7 @@ const (
 // AsyncReadUntil completes with the cancellation error.
 func AsyncReadUntil(s AsyncStream, buf DynamicBuffer, delim []byte, h completion.Handler[IOResult]) {
 	r := &readUntilState{s: s, buf: buf, delim: delim}
-	r.op.Start(s.Executor(), h, r.step) // the Op in the state: one allocation fewer
+	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
 }
 
 // readUntilState is the state of an AsyncReadUntil.
@@ -50,8 +50,8 @@ type readUntilState struct {
 	read  composed.Slot[IOResult]
 }
 
-// step is the body: it searches buf for delim, and reads more into buf while it is not there.
-func (r *readUntilState) step(op *composed.Op[IOResult]) {
+// Step is the body: it searches buf for delim, and reads more into buf while it is not there.
+func (r *readUntilState) Step(op *composed.Op[IOResult]) {
 	var readErr error
 	if op.Resumed() {
 		res := r.read.Value

@@ -19,7 +19,7 @@ import (
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
 	w := &writeAllState{s: s, b: b}
-	w.op.Start(s.Executor(), h, w.step) // the Op in the state: one allocation fewer
+	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
 }
 
 // writeAllState is the state of an AsyncWrite.
@@ -32,9 +32,9 @@ type writeAllState struct {
 	write composed.Slot[IOResult]
 }
 
-// step is the body: on entry it starts the first write, on every resumption it counts the bytes
+// Step is the body: on entry it starts the first write, on every resumption it counts the bytes
 // the write took and writes the rest.
-func (w *writeAllState) step(op *composed.Op[IOResult]) {
+func (w *writeAllState) Step(op *composed.Op[IOResult]) {
 	if op.Resumed() {
 		res := w.write.Value
 		w.n += res.N

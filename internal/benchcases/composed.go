@@ -117,18 +117,21 @@ func AsyncStartChain(t *Ticker, n int, h completion.Handler[int]) {
 	composed.Start(t.ioc, h, c.step)
 }
 
-// AsyncOpChain is the operation with its Op in its state, started with Op.Start: one allocation
-// fewer than composed.Start.
+// AsyncOpChain is the operation as composed.Op.Start is meant to be used: the state keeps its Op
+// and is its Body, so the whole operation is one allocation.
 func AsyncOpChain(t *Ticker, n int, h completion.Handler[int]) {
 	c := &opChainState{chainState: chainState{t: t, left: n}}
-	c.op.Start(t.ioc, h, c.step)
+	c.op.Start(t.ioc, h, c)
 }
 
-// opChainState is chainState with its Op.
+// opChainState is chainState with its Op, and its Body.
 type opChainState struct {
 	op composed.Op[int]
 	chainState
 }
+
+// Step is the body.
+func (c *opChainState) Step(op *composed.Op[int]) { c.step(op) }
 
 func (c *chainState) step(op *composed.Op[int]) {
 	if op.Resumed() {
@@ -140,24 +143,21 @@ func (c *chainState) step(op *composed.Op[int]) {
 	c.t.AsyncTick(composed.Into(op, &c.tick))
 }
 
-// ReusedChainer runs one chained operation at a time and keeps its state, Op and body between
-// them, as a stream keeps its read operation's: its steady state allocates nothing.
+// ReusedChainer runs one chained operation at a time and keeps its state and Op between them, as
+// a stream keeps its read operation's: its steady state allocates nothing.
 type ReusedChainer struct {
 	opChainState
-	body func(*composed.Op[int])
 }
 
 // NewReusedChainer returns a ReusedChainer over t.
 func NewReusedChainer(t *Ticker) *ReusedChainer {
-	c := &ReusedChainer{opChainState: opChainState{chainState: chainState{t: t}}}
-	c.body = c.step
-	return c
+	return &ReusedChainer{opChainState: opChainState{chainState: chainState{t: t}}}
 }
 
 // Async starts an operation of n ticks; the previous one's handler must have been called.
 func (c *ReusedChainer) Async(n int, h completion.Handler[int]) {
 	c.left = n
-	c.op.Start(c.t.ioc, h, c.body)
+	c.op.Start(c.t.ioc, h, &c.opChainState)
 }
 
 // ReusedChain returns a ChainFunc that runs every operation on one ReusedChainer per Ticker.
