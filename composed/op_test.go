@@ -228,3 +228,33 @@ func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
 		t.Fatalf("resumptions (-want +got):\n%s", diff)
 	}
 }
+
+// Invoke, from a handler running on the I/O executor, resumes the body at once (a Slot skips its
+// own check), and completes any other handler as Complete does.
+func TestInvoke(t *testing.T) {
+	ioc := executor.NewIOContext()
+	var slot composed.Slot[int]
+	var order []string
+	composed.Start(ioc, completion.Callback(func(v int) { order = append(order, "handler") }), func(op *composed.Op[int]) {
+		if op.Resumed() {
+			order = append(order, "resumed")
+			op.Complete(slot.Value)
+			return
+		}
+		h := composed.Into(op, &slot)
+		ioc.Post(func() {
+			composed.Invoke[int](h, 7)
+			order = append(order, "Invoke returned")
+		})
+	})
+	ioc.Run()
+	if want := []string{"resumed", "handler", "Invoke returned"}; !cmp.Equal(order, want) {
+		t.Fatalf("order %q, want %q", order, want)
+	}
+
+	got := 0
+	composed.Invoke(completion.Handler[int](completion.Callback(func(v int) { got = v })), 3)
+	if got != 3 {
+		t.Fatalf("a callback got %d from Invoke, want 3", got)
+	}
+}

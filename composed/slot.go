@@ -75,6 +75,20 @@ func onExecutor(ex executor.Executor) bool {
 	return false
 }
 
+// Invoke completes h with v from a goroutine that is running a handler of h's associated executor:
+// the inner operation has dispatched its completion there, or runs there itself, as beastgo's
+// sockets do. It is Asio's invocation of a handler once dispatched. A [Slot] then lands at once,
+// without the check its Complete makes that it runs on the I/O executor (a goroutine lookup on
+// every step); any other handler is completed as usual. Called from anywhere else, it lets the
+// operation's body race with the executor's other handlers.
+func Invoke[T any](h completion.Handler[T], v T) {
+	if s, ok := h.(*Slot[T]); ok { // a concrete type: one compare, also in generic code
+		s.land(v)
+		return
+	}
+	h.Complete(v)
+}
+
 // land stores the result and resumes the operation; on the I/O executor.
 func (s *Slot[T]) land(v T) {
 	s.Value, s.ready, s.pending = v, true, false

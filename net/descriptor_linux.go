@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
 )
 
@@ -299,7 +300,7 @@ func (o *op) settle() {
 // since no handler of any executor runs on its goroutine.
 func (o *op) completeLater(dispatch bool) {
 	if dispatch && o.d.r.owned == nil {
-		o.hex.Dispatch(o.invoke)
+		o.dispatchToHandler() // retry runs on the I/O executor here
 		return
 	}
 	o.hex.Post(o.invoke)
@@ -335,7 +336,17 @@ func (d *descriptor) cancel() int {
 
 // postToHandler is the posted half of an immediate completion: on the I/O executor, it
 // dispatches the handler to its own executor.
-func (o *op) postToHandler() { o.hex.Dispatch(o.invoke) }
+func (o *op) postToHandler() { o.dispatchToHandler() }
+
+// dispatchToHandler calls the handler on its executor, from a handler running on the I/O executor:
+// at once when the two are the same, without asking the executor where it runs (Dispatch would).
+func (o *op) dispatchToHandler() {
+	if o.hex == o.d.ex {
+		o.invokeHandler()
+		return
+	}
+	o.hex.Dispatch(o.invoke)
+}
 
 // invokeHandler frees the op for the next operation, releases its work and calls the handler.
 func (o *op) invokeHandler() {
@@ -350,13 +361,14 @@ func (o *op) invokeHandler() {
 		hex.OnWorkFinished()
 	}
 	d.ex.OnWorkFinished()
+	// On hex, where the handler belongs: composed.Invoke spares a slot its own check.
 	switch kind {
 	case opRead, opWrite:
-		hIO.Complete(res)
+		composed.Invoke(hIO, res)
 	case opConnect:
-		hErr.Complete(res.Err)
+		composed.Invoke(hErr, res.Err)
 	case opAccept:
-		hAccept.Complete(AcceptResult{Socket: sock, Err: res.Err})
+		composed.Invoke(hAccept, AcceptResult{Socket: sock, Err: res.Err})
 	}
 }
 
