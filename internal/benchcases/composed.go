@@ -12,13 +12,14 @@ import (
 const ChainSteps = 10
 
 // Composed returns the composed-operation comparison: an operation of ChainSteps inner operations
-// written as callbacks by hand, with composed.Start, with an Op kept and started again, and with
-// composed.Spawn. Every case's ns/op is one whole operation.
+// written as callbacks by hand, with composed.Start, with a state that keeps its Op and is its own
+// Body, with that state kept and started again, and with composed.Spawn. Every case's ns/op is one whole operation.
 func Composed() []Case {
 	const unit = "operation of 10 steps"
 	return []Case{
 		{Group: "composed", Name: "callbacks written by hand", Unit: unit, Baseline: true, Bench: ChainCase(AsyncBareChain)},
 		{Group: "composed", Name: "composed.Start", Unit: unit, Bench: ChainCase(AsyncStartChain)},
+		{Group: "composed", Name: "state as its own Body, op.Start", Unit: unit, Bench: ChainCase(AsyncOpChain)},
 		{Group: "composed", Name: "Op kept and started again", Unit: unit, Bench: ChainCase(ReusedChain())},
 		{Group: "composed", Name: "composed.Spawn", Unit: unit, Bench: ChainCase(AsyncSpawnChain)},
 	}
