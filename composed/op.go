@@ -40,7 +40,9 @@ func (f BodyFunc[R]) Step(op *Op[R]) { f(op) }
 // and written on the I/O executor only (which runs one handler at a time), or by Start before
 // anything can see the run it begins, or by the handler's executor once delivery has handed the
 // operation over and nothing on the I/O executor touches it again. So none needs an atomic. (An
-// atomic store per step was a third of Start's overhead.)
+// atomic store per step was a third of Start's overhead.) The one exception is io, which a Slot
+// completed on another goroutine reads to post its landing: only Start writes it, and Start cannot
+// run while a slot is pending.
 type core struct {
 	io   executor.Executor
 	ctx  context.Context
@@ -61,6 +63,10 @@ type core struct {
 	// handOver is set when Complete, inside a step, found nothing pending: the step delivers as
 	// its very last act.
 	handOver bool
+	// parked counts posted resumptions that came round while the body was still running: it ran
+	// its executor (Poll) itself. They are posted again once the body returns, rather than over
+	// and over while it runs.
+	parked int32
 }
 
 type phase uint8
@@ -71,7 +77,7 @@ const (
 	completed              // Complete was called; delivery waits for the pending count to drain
 	invoking               // handed to the handler's executor, whose run of next calls the handler
 	done                   // the handler has been called: the Op may be started again
-	abandoned              // the body panicked: the operation never completes
+	abandoned              // the body panicked before completing: the operation never completes
 )
 
 // threadChecker is an executor that can tell whether its caller is running one of its handlers,
@@ -106,15 +112,19 @@ func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *O
 // Start starts a composed operation on op, as the function [Start] does, without allocating.
 //
 // op must be new or done: its handler has been called (a handler may start op again itself, on
-// whatever executor it runs). Start panics if op is still in flight, and if its body panicked: a
-// run abandoned that way may still have inner operations pending, whose completions read the Op,
-// and has left its state in an unknown condition, so the Op is spent (as Asio's operation is once
-// an exception has unwound it).
+// whatever executor it runs). Start panics if op is still in flight, and if its body panicked
+// before completing: a run abandoned that way may still have inner operations pending, whose
+// completions read the Op, and has left its state in an unknown condition, so the Op is spent (as
+// Asio's operation is once an exception has unwound it). A body that panicked after Complete still
+// has its result delivered, and its Op may be started again once that handler has run.
+//
+// h's associated executor must not change while the operation is in flight (Asio requires the
+// same): the work counted on it at Start is released on the one found at delivery.
 func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[R]) {
 	switch op.phase {
 	case idle, done:
 	case abandoned:
-		panic("composed: Op started again after its body panicked")
+		panic("composed: Op started again after its body panicked before completing")
 	default:
 		panic("composed: Op started again while in flight")
 	}
@@ -131,6 +141,7 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	op.pending = 0
 	op.phase = stepping
 	op.entered, op.resumed, op.inStep, op.handOver = false, false, false, false
+	op.parked = 0
 	op.sameEx = hex == io
 	op.h, op.body = h, body
 	io.OnWorkStarted()
@@ -211,12 +222,11 @@ func (op *Op[R]) tryDeliver() {
 	switch {
 	case op.pending > 0:
 		// The last landing delivers.
-	case op.inStep && !op.resumed:
-		op.postDelivery() // guarantee 1: never inside the initiating function
 	case op.inStep:
-		// The step delivers as its last act, once the body has returned: the handler may start
-		// the Op again at once, possibly on another goroutine, and the step must not touch it
-		// after that.
+		// The step delivers as its last act, once the body has returned (posted if this is the
+		// first step): the handler may start the Op again at once, possibly on another goroutine,
+		// and the step must not touch it after that. Not before either, even if the body runs its
+		// executor (Poll) after Complete.
 		op.handOver = true
 	default:
 		op.deliver()
@@ -244,8 +254,13 @@ func (op *Op[R]) next() {
 // result as its very last act.
 func (op *Op[R]) step() {
 	op.enter()
+	op.repostParked()
 	if op.handOver {
 		op.handOver = false
+		if !op.resumed {
+			op.postDelivery() // guarantee 1: never inside the initiating function
+			return
+		}
 		op.deliver() // the last act: the Op belongs to the handler from here
 	}
 }
@@ -308,11 +323,14 @@ func (c *core) unwind() {
 		c.phase = abandoned
 		release(c.io, c.self.handlerExecutor(), c.sameEx)
 	case completed:
-		c.handOver = false
-		if c.pending == 0 {
+		// Delivery left to the step's tail, which the panic skipped, is posted; otherwise the
+		// last landing delivers (or a parked resumption, posted again here).
+		if c.handOver {
+			c.handOver = false
 			c.self.postDelivery()
 		}
 	}
+	c.repostParked()
 }
 
 // resume continues run gen after one of its pending inner operations or posted resumptions has
@@ -342,5 +360,24 @@ func (c *core) resume(gen uint32) {
 // delivered only after it. A rare path, so the closure's allocation does not matter.
 func (c *core) postResume(gen uint32) {
 	c.pending++
-	c.io.Post(func() { c.resume(gen) })
+	c.io.Post(func() { c.resumePosted(gen) })
+}
+
+// resumePosted runs a posted resumption of run gen. If the body is still running, it has run its
+// executor itself (Poll) and this came round inside it: it is parked, still counted as pending,
+// until the body returns, instead of being posted again at once, which would spin for ever.
+func (c *core) resumePosted(gen uint32) {
+	if gen == c.gen && c.phase == stepping && c.inStep {
+		c.parked++
+		return
+	}
+	c.resume(gen)
+}
+
+// repostParked posts again the resumptions parked while the body ran; once it has returned.
+func (c *core) repostParked() {
+	for ; c.parked > 0; c.parked-- {
+		gen := c.gen
+		c.io.Post(func() { c.resumePosted(gen) })
+	}
 }

@@ -258,3 +258,107 @@ func TestInvoke(t *testing.T) {
 		t.Fatalf("a callback got %d from Invoke, want 3", got)
 	}
 }
+
+// A body that completes in its first step and then panics: its result is delivered once, on the
+// handler's executor, and the Op, completed, may be started again without a stale delivery
+// entering the new run.
+func TestBodyPanicAfterCompleteDeliversOnce(t *testing.T) {
+	t.Run("restarted", func(t *testing.T) {
+		ctx := executor.NewIOContext()
+		io := newTestIO(ctx)
+		slow := io.newPending()
+		var op composed.Op[opResult]
+		var slot composed.Slot[opResult]
+		entered, delivered := 0, 0
+		second := composed.BodyFunc[opResult](func(op *composed.Op[opResult]) {
+			entered++
+			if op.Resumed() {
+				if !slot.Ready() {
+					t.Errorf("the second run's body was resumed (entry %d) with its slot not ready", entered)
+				}
+				op.Complete(slot.Value)
+				return
+			}
+			slow.Start(composed.Into(op, &slot))
+		})
+		first := composed.BodyFunc[opResult](func(op *composed.Op[opResult]) {
+			op.Complete(opResult{V: 1})
+			panic("after complete")
+		})
+		h2 := completion.Callback(func(opResult) { delivered++ })
+		op.Start(ctx, completion.Callback(func(opResult) {
+			delivered++
+			op.Start(ctx, h2, second)
+		}), first)
+		if v := runRecovering(t, ctx); v != "after complete" {
+			t.Fatalf("recovered %v", v)
+		}
+		ctx.Restart()
+		go slow.Finish(5)
+		ctx.Run()
+		if entered != 2 || delivered != 2 {
+			t.Fatalf("second body entered %d times, handlers called %d times; want 2 and 2", entered, delivered)
+		}
+	})
+	t.Run("handler on another executor", func(t *testing.T) {
+		ctx, hctx := executor.NewIOContext(), executor.NewIOContext()
+		calls := 0
+		onIO := false
+		h := completion.Bind[opResult](hctx, completion.Callback(func(opResult) {
+			calls++
+			onIO = ctx.RunningInThisThread()
+		}))
+		composed.Start(ctx, h, func(op *composed.Op[opResult]) {
+			op.Complete(opResult{V: 1})
+			panic("after complete")
+		})
+		if v := runRecovering(t, ctx); v != "after complete" {
+			t.Fatalf("recovered %v", v)
+		}
+		ctx.Restart()
+		ctx.Run() // a second delivery would call the handler here, on the I/O executor
+		hctx.Run()
+		if calls != 1 || onIO {
+			t.Fatalf("handler called %d times, on the I/O executor %v; want once, off it", calls, onIO)
+		}
+	})
+}
+
+// A body is a handler, and a handler may Poll its own context: an inner operation that lands
+// meanwhile must not spin, re-posted for ever behind a body that is still running, and a result
+// completed before the Poll must not be delivered inside it.
+func TestBodyThatPollsItsExecutor(t *testing.T) {
+	ctx := executor.NewIOContext()
+	io := newTestIO(ctx)
+	var slot composed.Slot[opResult]
+	polled, delivered := 0, false
+	f := completion.NewFuture[opResult]()
+	var order []string
+	composed.Start(ctx, completion.Callback(func(r opResult) {
+		order = append(order, "handler")
+		f.Complete(r)
+	}), func(op *composed.Op[opResult]) {
+		if op.Resumed() {
+			op.Complete(slot.Value)
+			polled += ctx.Poll() // the delivery must wait for the step's end
+			order = append(order, "body returns")
+			return
+		}
+		io.AsyncImmediate(4, composed.Into(op, &slot))
+		watchdog := time.AfterFunc(5*time.Second, ctx.Stop)
+		polled += ctx.Poll()
+		watchdog.Stop()
+	})
+	ctx.Run()
+	r, ok := f.Result()
+	delivered = ok
+	if !delivered || r.V != 4 {
+		t.Fatalf("result %+v, delivered %v; want V 4", r, delivered)
+	}
+	if polled > 10 {
+		t.Fatalf("the body's Polls ran %d handlers; a few were ready", polled)
+	}
+	if want := []string{"body returns", "handler"}; !cmp.Equal(order, want) {
+		t.Fatalf("order %q, want %q", order, want)
+	}
+}

@@ -215,7 +215,7 @@ func TestAnAbandonedOpIsSpent(t *testing.T) {
 	if v := runRecovering(t, ctx); v != "first run fails" {
 		t.Fatalf("recovered %v", v)
 	}
-	mustPanic(t, "after its body panicked", func() {
+	mustPanic(t, "after its body panicked before completing", func() {
 		op.Start(ctx, completion.Detached[opResult](), composed.BodyFunc[opResult](first))
 	})
 	ctx.Restart()
