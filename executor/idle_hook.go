@@ -46,10 +46,13 @@ func (c *IOContext) leaveHook(r *runner) {
 	c.mu.Lock()
 	r.inHook = false
 	c.hookBusy = false
-	if p := int64(r.private.len()); p > 0 {
+	if r.private.len() > 0 {
 		c.queue.append(r.private)
 		c.queued.Store(int64(c.queue.len()))
-		c.work.Add(-p) // counted by Post until now; the queue counts them from here
+	}
+	if r.hookUnit {
+		r.hookUnit = false
+		c.work.Add(-1) // the unit Post held for them; the queue counts them from here
 	}
 }
 

@@ -55,9 +55,11 @@ type runner struct {
 	g       uintptr // the goroutine, from gid.Current
 	running bool    // inside a handler: Post may use private, Dispatch may run inline
 	inHook  bool    // inside the idle hook's Wait: its posts must not wake the hook itself
-	batch   *fifo   // handlers taken from the queue, run in order without the lock
-	ran     int     // handlers of batch run and not yet subtracted from work
-	private *fifo   // handlers this goroutine posted while running; they follow batch
+	// hookUnit is set while the hook's posts hold their one unit of work (see Post).
+	hookUnit bool
+	batch    *fifo // handlers taken from the queue, run in order without the lock
+	ran      int   // handlers of batch run and not yet subtracted from work
+	private  *fifo // handlers this goroutine posted while running; they follow batch
 	// fifos backs batch and private, which finish swaps by pointer: copying the structs made the
 	// CPU stall on store forwarding, a fifth of a posted handler's cost.
 	fifos [2]fifo
@@ -124,8 +126,12 @@ func (c *IOContext) Post(f func()) {
 		// The reactor posting what it found. The goroutine in the hook collects it all and queues
 		// it with one lock when Wait returns, then wakes another runner only if there is more than
 		// its share (Asio's scheduler does the same with its reactor task's operations). Until
-		// then the handler counts as work, so that no one judges the context out of work.
-		c.work.Add(1)
+		// then the first of them holds one unit of work for them all, so that no one judges the
+		// context out of work.
+		if !r.hookUnit {
+			r.hookUnit = true
+			c.work.Add(1)
+		}
 		r.private.push(f)
 		return
 	}

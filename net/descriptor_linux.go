@@ -148,7 +148,7 @@ func (o *op) perform() (wouldBlock bool) {
 		if !d.maybeReadable {
 			return true
 		}
-		n, err := ignoringEINTR(func() (int, error) { return unix.Read(d.fd, o.b) })
+		n, err := ignoringEINTR(func() (int, error) { return readFD(d.fd, o.b) })
 		if err == unix.EAGAIN || (err == nil && 0 < n && n < len(o.b)) {
 			d.maybeReadable = d.hup
 		}
@@ -164,7 +164,7 @@ func (o *op) perform() (wouldBlock bool) {
 		if !d.maybeWritable {
 			return true
 		}
-		n, err := ignoringEINTR(func() (int, error) { return unix.Write(d.fd, o.b) })
+		n, err := ignoringEINTR(func() (int, error) { return writeFD(d.fd, o.b) })
 		if err == unix.EAGAIN || (err == nil && n < len(o.b)) {
 			d.maybeWritable = d.hup
 		}

@@ -22,9 +22,12 @@ import (
 type reactor struct {
 	epfd, evfd int
 	events     []unix.EpollEvent // used only inside Wait, which one goroutine runs at a time
+	found      []*descriptor     // the descriptors of events, looked up under one lock; Wait's too
 
 	mu     sync.Mutex
-	fds    map[int32]*descriptor
+	// fds finds a descriptor by its number: a table rather than a map, as descriptor numbers are
+	// small and dense, and a lookup per event showed in the round-trip profile.
+	fds    []*descriptor
 	timers timerHeap
 	woken  atomic.Bool // an eventfd write is pending: later Wakes are free
 
@@ -49,7 +52,7 @@ func newReactor() (*reactor, error) {
 		unix.Close(evfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
-	return &reactor{epfd: epfd, evfd: evfd, events: make([]unix.EpollEvent, 128), fds: make(map[int32]*descriptor)}, nil
+	return &reactor{epfd: epfd, evfd: evfd, events: make([]unix.EpollEvent, 128), found: make([]*descriptor, 128)}, nil
 }
 
 // reactorFor returns the reactor that serves I/O objects bound to ex: the one attached to ex's
@@ -101,6 +104,11 @@ func (r *reactor) Wait(timeout time.Duration) {
 	if err != nil {
 		n = 0 // EINTR: a signal; the caller waits again
 	}
+	r.mu.Lock()
+	for i := range n {
+		r.found[i] = r.lookupLocked(int(r.events[i].Fd))
+	}
+	r.mu.Unlock()
 	for i := range n {
 		ev := &r.events[i]
 		if int(ev.Fd) == r.evfd {
@@ -109,10 +117,8 @@ func (r *reactor) Wait(timeout time.Duration) {
 			r.woken.Store(false)
 			continue
 		}
-		r.mu.Lock()
-		d := r.fds[ev.Fd]
-		r.mu.Unlock()
-		if d != nil {
+		if d := r.found[i]; d != nil {
+			r.found[i] = nil
 			d.ready(ev.Events)
 		}
 	}
@@ -127,16 +133,27 @@ func (r *reactor) Wake() {
 	}
 }
 
+// lookupLocked returns the descriptor registered as fd, or nil; with r.mu held.
+func (r *reactor) lookupLocked(fd int) *descriptor {
+	if fd < 0 || fd >= len(r.fds) {
+		return nil
+	}
+	return r.fds[fd]
+}
+
 func (r *reactor) register(d *descriptor) error {
 	// EPOLLPRI too: a read stops short at TCP urgent data, and its event makes sure the read after
 	// it is tried (see descriptor.maybeReadable).
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(d.fd)}
 	r.mu.Lock()
-	r.fds[int32(d.fd)] = d
+	if d.fd >= len(r.fds) {
+		r.fds = append(r.fds, make([]*descriptor, d.fd+1-len(r.fds))...)
+	}
+	r.fds[d.fd] = d
 	r.mu.Unlock()
 	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, d.fd, &ev); err != nil {
 		r.mu.Lock()
-		delete(r.fds, int32(d.fd))
+		r.fds[d.fd] = nil
 		r.mu.Unlock()
 		return os.NewSyscallError("epoll_ctl", err)
 	}
@@ -147,7 +164,9 @@ func (r *reactor) register(d *descriptor) error {
 func (r *reactor) deregister(d *descriptor) {
 	unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, d.fd, nil)
 	r.mu.Lock()
-	delete(r.fds, int32(d.fd))
+	if r.fds[d.fd] == d {
+		r.fds[d.fd] = nil
+	}
 	r.mu.Unlock()
 	r.release()
 }

@@ -85,7 +85,7 @@ func TestPeerResetMidWrite(t *testing.T) {
 	ctx := executor.NewIOContext()
 	client, server := connectedPair(t, ctx)
 	// SO_LINGER 0 makes close send RST instead of FIN.
-	if err := unix.SetsockoptLinger(server.d.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+	if err := unix.SetsockoptLinger(server.d.Load().fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
 		t.Fatal(err)
 	}
 	writes := pendingWrite(t, ctx, client)
