@@ -24,7 +24,7 @@ type reactor struct {
 	events     []unix.EpollEvent // used only inside Wait, which one goroutine runs at a time
 	found      []*descriptor     // the descriptors of events, looked up under one lock; Wait's too
 
-	mu     sync.Mutex
+	mu sync.Mutex
 	// fds finds a descriptor by its number: a table rather than a map, as descriptor numbers are
 	// small and dense, and a lookup per event showed in the round-trip profile.
 	fds    []*descriptor
