@@ -60,6 +60,9 @@ type op struct {
 	b       []byte
 	res     IOResult
 	hex     executor.Executor // the handler's executor
+	// sameEx is hex == d.ex, compared once at begin: an interface comparison is a runtime call,
+	// and the completion path asked it three times.
+	sameEx bool
 	// One of these is set, according to kind.
 	hIO      completion.Handler[IOResult]
 	hErr     completion.Handler[error]
@@ -104,9 +107,9 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 	case o.busy:
 		return ErrInProgress
 	}
-	o.busy, o.kind, o.hex = true, kind, hex
+	o.busy, o.kind, o.hex, o.sameEx = true, kind, hex, hex == o.d.ex
 	o.d.ex.OnWorkStarted()
-	if hex != o.d.ex {
+	if !o.sameEx {
 		hex.OnWorkStarted()
 	}
 	return nil
@@ -281,6 +284,14 @@ func (o *op) retry() {
 		return
 	}
 	o.settle()
+	if d.r.owned == nil && o.sameEx {
+		// On the I/O executor, which is the handler's too, so the handler would run at once:
+		// take the result under this lock rather than take the lock again to do so.
+		out := o.takeLocked()
+		d.mu.Unlock()
+		d.deliver(out)
+		return
+	}
 	d.mu.Unlock()
 	o.completeLater(true)
 }
@@ -341,7 +352,7 @@ func (o *op) postToHandler() { o.dispatchToHandler() }
 // dispatchToHandler calls the handler on its executor, from a handler running on the I/O executor:
 // at once when the two are the same, without asking the executor where it runs (Dispatch would).
 func (o *op) dispatchToHandler() {
-	if o.hex == o.d.ex {
+	if o.sameEx {
 		o.invokeHandler()
 		return
 	}
@@ -350,25 +361,47 @@ func (o *op) dispatchToHandler() {
 
 // invokeHandler frees the op for the next operation, releases its work and calls the handler.
 func (o *op) invokeHandler() {
-	d := o.d
-	d.mu.Lock()
-	kind, res, hex := o.kind, o.res, o.hex
-	hIO, hErr, hAccept, sock := o.hIO, o.hErr, o.hAccept, o.socket
+	o.d.mu.Lock()
+	out := o.takeLocked()
+	o.d.mu.Unlock()
+	o.d.deliver(out)
+}
+
+// outcome is a finished operation's result and handler, taken out of its op.
+type outcome struct {
+	kind    opKind
+	res     IOResult
+	hex     executor.Executor
+	sameEx  bool
+	hIO     completion.Handler[IOResult]
+	hErr    completion.Handler[error]
+	hAccept completion.Handler[AcceptResult]
+	socket  *TCPSocket
+}
+
+// takeLocked takes the result and the handler out of a finished op and frees it for the next
+// operation; with d.mu held.
+func (o *op) takeLocked() outcome {
+	out := outcome{kind: o.kind, res: o.res, hex: o.hex, sameEx: o.sameEx, hIO: o.hIO, hErr: o.hErr, hAccept: o.hAccept, socket: o.socket}
 	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.hex = nil, nil, nil, nil, nil, nil
 	o.busy = false
-	d.mu.Unlock()
-	if hex != d.ex {
-		hex.OnWorkFinished()
+	return out
+}
+
+// deliver releases a finished operation's work and calls its handler; on the handler's executor.
+func (d *descriptor) deliver(out outcome) {
+	if !out.sameEx {
+		out.hex.OnWorkFinished()
 	}
 	d.ex.OnWorkFinished()
 	// On hex, where the handler belongs: composed.Invoke spares a slot its own check.
-	switch kind {
+	switch out.kind {
 	case opRead, opWrite:
-		composed.Invoke(hIO, res)
+		composed.Invoke(out.hIO, out.res)
 	case opConnect:
-		composed.Invoke(hErr, res.Err)
+		composed.Invoke(out.hErr, out.res.Err)
 	case opAccept:
-		composed.Invoke(hAccept, AcceptResult{Socket: sock, Err: res.Err})
+		composed.Invoke(out.hAccept, AcceptResult{Socket: out.socket, Err: out.res.Err})
 	}
 }
 
