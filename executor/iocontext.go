@@ -162,7 +162,10 @@ func (c *IOContext) Dispatch(f func()) {
 	c.Post(f)
 }
 
-// OnWorkStarted counts one unit of outstanding work.
+// OnWorkStarted counts one unit of outstanding work. Called from a handler of c, it is counted by
+// the handler's goroutine and added to c's count when its batch ends (runner.work): the running
+// handler keeps the count above zero until then, so the effect is the same, without an atomic
+// operation.
 func (c *IOContext) OnWorkStarted() {
 	if r := c.current(); r != nil && r.running {
 		r.work++
