@@ -65,8 +65,9 @@ type core struct {
 	handOver bool
 	// parked counts posted resumptions that came round while the body was still running: it ran
 	// its executor (Poll) itself. They are posted again once the body returns, rather than over
-	// and over while it runs.
-	parked int32
+	// and over while it runs. There is at most one per slot pending, and 16 bits keep the core
+	// within 64 bytes.
+	parked uint16
 }
 
 type phase uint8
