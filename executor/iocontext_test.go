@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -463,4 +464,57 @@ func TestIOContextNestedPollSeesWhatTheHandlerPosted(t *testing.T) {
 		t.Fatalf("Run counted %d, want 1 (the nested Poll counts the other)", n)
 	}
 	expectLog(t, l, "outer", "posted by outer", "after nested poll")
+}
+
+// Work counted and released by handlers, which a runner settles once per batch, keeps Run going
+// exactly as work counted from outside does, whichever side starts and finishes it, and with
+// two runners too.
+func TestIOContextWorkCountedInsideHandlers(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d runners", runners), func(t *testing.T) {
+			ctx := executor.NewIOContext()
+			finish := make(chan struct{})
+			var order []string
+			var mu sync.Mutex
+			note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+			ctx.Post(func() {
+				ctx.OnWorkStarted() // inside a handler: Run must wait for it after this returns
+				note("started")
+				go func() {
+					<-finish
+					ctx.Post(func() {
+						note("finished")
+						ctx.OnWorkFinished()
+					})
+				}()
+			})
+			ctx.OnWorkStarted() // outside, finished inside a handler below
+			ctx.Post(func() { ctx.OnWorkFinished() })
+			var wg sync.WaitGroup
+			returned := make(chan struct{})
+			for range runners {
+				wg.Go(func() { ctx.Run() })
+			}
+			go func() { wg.Wait(); close(returned) }()
+			select {
+			case <-returned:
+				t.Fatal("Run returned while a handler's work was outstanding")
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(finish)
+			select {
+			case <-returned:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return once the work was finished")
+			}
+			if !ctx.Stopped() {
+				t.Fatal("the context ran out of work but is not stopped")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(order) != 2 || order[1] != "finished" {
+				t.Fatalf("order %q", order)
+			}
+		})
+	}
 }
