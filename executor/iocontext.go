@@ -59,11 +59,13 @@ type runner struct {
 	hookUnit bool
 	batch    *fifo // handlers taken from the queue, run in order without the lock
 	ran      int   // handlers of batch run and not yet subtracted from work
-	// work is the work counted and released by this runner's handlers (OnWorkStarted and
-	// OnWorkFinished called while running), not yet added to c.work: finish adds it with the
-	// batch's own accounts, in one atomic operation or none. A locked instruction costs tens of
-	// nanoseconds here, and every socket operation starts and finishes a unit. Until then c.work
-	// still counts the handler that is running, so nobody can judge the context out of work.
+	// work is the units of work this runner's handlers have released (OnWorkFinished while
+	// running) and not yet subtracted from c.work, less those they have counted again since
+	// (OnWorkStarted): zero or negative. finish settles it with the batch's own accounts, in one
+	// atomic operation or none. A locked instruction costs tens of nanoseconds here, and a socket
+	// operation's completion releases a unit that the handler's next operation counts again.
+	// Putting a release off only keeps c.work high for a while; an addition must never wait,
+	// since another goroutine may release that unit meanwhile and bring c.work to zero.
 	work    int64
 	private *fifo // handlers this goroutine posted while running; they follow batch
 	// fifos backs batch and private, which finish swaps by pointer: copying the structs made the
@@ -162,19 +164,20 @@ func (c *IOContext) Dispatch(f func()) {
 	c.Post(f)
 }
 
-// OnWorkStarted counts one unit of outstanding work. Called from a handler of c, it is counted by
-// the handler's goroutine and added to c's count when its batch ends (runner.work): the running
-// handler keeps the count above zero until then, so the effect is the same, without an atomic
-// operation.
+// OnWorkStarted counts one unit of outstanding work. Called from a handler of c that has released a
+// unit itself (OnWorkFinished) earlier in its batch, it takes that release back instead of making
+// an atomic operation (runner.work).
 func (c *IOContext) OnWorkStarted() {
-	if r := c.current(); r != nil && r.running {
+	if r := c.current(); r != nil && r.running && r.work < 0 {
 		r.work++
 		return
 	}
 	c.work.Add(1)
 }
 
-// OnWorkFinished releases one unit of outstanding work; the last one stops the context.
+// OnWorkFinished releases one unit of outstanding work; the last one stops the context. Called
+// from a handler of c, the release is settled when the handler's batch ends, which is as soon as
+// the context could find itself out of work anyway (the running handler counts as work).
 func (c *IOContext) OnWorkFinished() {
 	if r := c.current(); r != nil && r.running {
 		r.work--

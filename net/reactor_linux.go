@@ -31,8 +31,9 @@ type reactor struct {
 	timers timerHeap
 	woken  atomic.Bool // an eventfd write is pending: later Wakes are free
 
-	// refs counts registered descriptors and pending timer waits, for a reactor that runs its own
-	// loop (owned): the loop ends when it drops to zero.
+	// owned is the loop of a reactor that runs its own goroutine, for I/O objects on executors
+	// that are not an IOContext; nil for a reactor attached to an IOContext. It counts registered
+	// descriptors and pending timer waits, and ends its goroutine when they drop to zero.
 	owned *ownedLoop
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -260,4 +261,30 @@ func TestReadAfterAShortRead(t *testing.T) {
 			t.Fatalf("reads %+v, %+v of %q; want abc then io.EOF", first, second, data)
 		}
 	})
+}
+
+// A handler on one Run goroutine starts a read that completes on the other while the handler
+// still runs: the context must not judge itself out of work under it (the work the read's
+// completion releases is settled late, and must not cancel out the handler's own).
+func TestReadCompletedOnAnotherRunnerWhileItsStarterRuns(t *testing.T) {
+	ctx := executor.NewIOContext()
+	client, server := connectedPair(t, ctx)
+	defer client.Close()
+	defer server.Close()
+	var readDone, after atomic.Bool
+	buf := make([]byte, 16)
+	ctx.Post(func() {
+		client.AsyncReadSome(buf, completion.Callback(func(IOResult) { readDone.Store(true) }))
+		unix.Write(server.d.Load().fd, []byte("x"))
+		time.Sleep(100 * time.Millisecond) // the handler's own work, while the other runner reads
+		ctx.Post(func() { after.Store(true) })
+	})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { ctx.Run() })
+	}
+	wg.Wait()
+	if !readDone.Load() || !after.Load() {
+		t.Fatalf("Run returned with the read done %v and the handler's later post run %v", readDone.Load(), after.Load())
+	}
 }
