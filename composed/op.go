@@ -276,17 +276,24 @@ func (op *Op[R]) enter() {
 	op.inStep = false
 }
 
-// deliver hands the result to the handler's executor and then releases the operation's work, also
-// when the handler, run inline, panics. On io, outside the body. It touches the Op only until the
-// hand-over: the handler may start it again at once, on another goroutine.
+// deliver hands the result to the handler's executor and releases the operation's work. On io,
+// inside one of its handlers, outside the body. It touches the Op only until the hand-over: the
+// handler may start it again at once, on another goroutine.
 func (op *Op[R]) deliver() {
 	op.phase = invoking
-	io, hex, same := op.io, op.handlerExecutor(), op.sameEx
-	defer release(io, hex, same)
-	if same {
+	io := op.io
+	if op.sameEx {
+		// The work first, as Asio's composed operation resets its work guard before calling the
+		// handler: the handler running here keeps io's count up, and an operation it starts takes
+		// the released unit back without an atomic operation (executor.IOContext.OnWorkStarted).
+		io.OnWorkFinished()
 		op.invoke() // on io already, where Dispatch would run it inline
 		return
 	}
+	// Dispatched first, so the handler's executor counts the handler before it loses the
+	// operation's unit; released also if the handler, run inline, panics.
+	hex := op.handlerExecutor()
+	defer release(io, hex, false)
 	hex.Dispatch(op.runFunc())
 }
 

@@ -24,6 +24,16 @@ func completeFromGoroutine(ex executor.Executor, h completion.Handler[opResult],
 	}()
 }
 
+// allocsPerRun reports the allocations of calling start and then running ctx until it is out of
+// work; Run's own are those of a start that posts a func made once.
+func allocsPerRun(ctx *executor.IOContext, start func()) float64 {
+	return testing.AllocsPerRun(100, func() {
+		start()
+		ctx.Run()
+		ctx.Restart()
+	})
+}
+
 // mustPanic runs f and fails unless it panics with a message containing want.
 func mustPanic(t *testing.T, want string, f func()) {
 	t.Helper()
@@ -63,16 +73,8 @@ func TestOpStartedAgainFromItsHandlerAllocatesNothing(t *testing.T) {
 	ctx.Restart()
 	h := completion.Func[int](func(int) {})
 	noop := func() {}
-	runOnly := testing.AllocsPerRun(100, func() {
-		ctx.Post(noop)
-		ctx.Run()
-		ctx.Restart()
-	})
-	allocs := testing.AllocsPerRun(100, func() {
-		c.Async(3, h)
-		ctx.Run()
-		ctx.Restart()
-	})
+	runOnly := allocsPerRun(ctx, func() { ctx.Post(noop) })
+	allocs := allocsPerRun(ctx, func() { c.Async(3, h) })
 	if allocs != runOnly {
 		t.Fatalf("%v allocations per reused operation and Run, %v per Run alone; want the same", allocs, runOnly)
 	}
@@ -169,11 +171,7 @@ func TestAllocationsPerOperation(t *testing.T) {
 	tk := benchcases.NewTicker(ctx)
 	h := completion.Func[int](func(int) {})
 	noop := func() {}
-	runOnly := testing.AllocsPerRun(100, func() {
-		ctx.Post(noop)
-		ctx.Run()
-		ctx.Restart()
-	})
+	runOnly := allocsPerRun(ctx, func() { ctx.Post(noop) })
 	for _, c := range []struct {
 		name  string
 		start benchcases.ChainFunc
@@ -185,11 +183,7 @@ func TestAllocationsPerOperation(t *testing.T) {
 		// Started from a handler, as operations usually are: one started from elsewhere is
 		// posted, which binds a func for it (one allocation more).
 		start := func() { c.start(tk, 3, h) }
-		allocs := testing.AllocsPerRun(100, func() {
-			ctx.Post(start)
-			ctx.Run()
-			ctx.Restart()
-		})
+		allocs := allocsPerRun(ctx, func() { ctx.Post(start) })
 		if got := allocs - runOnly; got != c.want {
 			t.Errorf("%s: %v allocations per operation, want %v", c.name, got, c.want)
 		}
