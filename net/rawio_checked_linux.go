@@ -1,4 +1,4 @@
-//go:build race || msan || asan
+//go:build linux && !beastgo_portable && (race || msan || asan)
 
 package net
 
