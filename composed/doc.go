@@ -3,9 +3,11 @@
 //
 // [Start] runs an operation written as a state machine: its body starts an inner operation with a
 // [Slot] as that operation's handler, returns, and is entered again, on the I/O executor, when
-// the inner operation completes; it finishes with [Op.Complete]. [Spawn] runs an operation written
-// as straight-line Go that awaits inner operations with [Await]. [AllOf] and [FirstOf] run
-// several operations at once.
+// the inner operation completes; it finishes with [Op.Complete]. A state that keeps its [Op] and is
+// its own [Body] starts it with [Op.Start], and is then the whole operation in one allocation, or
+// none when it is kept and started again. [Spawn] runs an operation written as straight-line Go
+// that awaits inner operations with [Await]. [AllOf] and [FirstOf] run several operations at once.
+// An inner operation that completes on its handler's executor may use [Invoke].
 //
 // Every composed operation keeps Asio's guarantees:
 //  1. The final handler is never called inside the function that started the operation: a
