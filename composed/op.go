@@ -40,9 +40,10 @@ func (f BodyFunc[R]) Step(op *Op[R]) { f(op) }
 // and written on the I/O executor only (which runs one handler at a time), or by Start before
 // anything can see the run it begins, or by the handler's executor once delivery has handed the
 // operation over and nothing on the I/O executor touches it again. So none needs an atomic. (An
-// atomic store per step was a third of Start's overhead.) The one exception is io, which a Slot
-// completed on another goroutine reads to post its landing: only Start writes it, and Start cannot
-// run while a slot is pending.
+// atomic store per step was a third of Start's overhead.) The exceptions are io and ctx, which a
+// Slot completed on another goroutine reads to post its landing, and an inner operation reads
+// through the Slot's Context from wherever it runs: only Start writes them, and Start cannot run
+// while a slot is pending.
 type core struct {
 	io   executor.Executor
 	ctx  context.Context
@@ -60,8 +61,9 @@ type core struct {
 	resumed bool // the body is being entered for an inner operation's completion
 	inStep  bool // the body is running: a resumption now must queue behind it
 	sameEx  bool // the handler's executor is io: one unit of work, and it may run inline on io
-	// handOver is set when Complete, inside a step, found nothing pending: the step delivers as
-	// its very last act.
+	// handOver is set when the run is complete and nothing is pending while the body still runs
+	// (Complete found nothing pending, or the last landing came round in a Poll the body made
+	// after Complete): the step delivers as its very last act.
 	handOver bool
 	// parked counts posted resumptions that came round while the body was still running: it ran
 	// its executor (Poll) itself. They are posted again once the body returns, rather than over
@@ -99,7 +101,8 @@ type stepper interface {
 // associated executor (io when it has none), once every inner operation has completed.
 //
 // If h's context is already done, the operation completes at once with completion.Fail[R] of the
-// cancellation error, without running body; R must then be error or have a SetErr method.
+// cancellation error, without running body; R must then be error or have a SetErr method, and
+// Start panics otherwise, before counting any work.
 //
 // io must run one handler at a time (a Strand, or an IOContext with one Run goroutine), as Asio
 // requires of the executor of a composed operation's steps.
@@ -134,10 +137,16 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 		// Its Post runs at once, so no step could ever queue behind a running body.
 		panic("composed: executor.Inline cannot be an I/O executor")
 	}
+	ctx := completion.AssociatedContext(h)
+	canceled := ctx != nil && ctx.Err() != nil
+	if canceled && !completion.CanFail[R]() {
+		// Before anything is counted or changed, so the misuse leaves op and io as they were.
+		panic("composed: the handler's context is done and the result type cannot carry the error: give *R a SetErr method")
+	}
 	hex := completion.AssociatedExecutor(h, io)
 	// Field by field rather than op.core = core{...}: the composite literal is built on the stack
 	// and copied in wide moves that stall on store forwarding, a third of Start's time.
-	op.io, op.ctx, op.self = io, completion.AssociatedContext(h), op
+	op.io, op.ctx, op.self = io, ctx, op
 	op.gen++
 	op.pending = 0
 	op.phase = stepping
@@ -149,8 +158,8 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	if !op.sameEx {
 		hex.OnWorkStarted()
 	}
-	if op.ctx != nil && op.ctx.Err() != nil {
-		op.result = completion.Fail[R](completion.Canceled(op.ctx))
+	if canceled {
+		op.result = completion.Fail[R](completion.Canceled(ctx))
 		op.phase = completed
 		op.postDelivery() // guarantee 1: never inside the initiating function
 		return
@@ -252,7 +261,7 @@ func (op *Op[R]) next() {
 }
 
 // step runs the body once and, if it completed the operation with nothing pending, delivers the
-// result as its very last act.
+// result as its very last act: posted if this was the first step (guarantee 1), at once otherwise.
 func (op *Op[R]) step() {
 	op.enter()
 	op.repostParked()

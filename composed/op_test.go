@@ -362,3 +362,34 @@ func TestBodyThatPollsItsExecutor(t *testing.T) {
 		t.Fatalf("order %q, want %q", order, want)
 	}
 }
+
+// A handler whose context is already done needs a result that can carry the error. When it cannot,
+// Start (and Spawn) panic before counting any work: the context's Run still returns, and the Op
+// may be started again.
+func TestCanceledStartWithAResultThatCannotFail(t *testing.T) {
+	ctx := executor.NewIOContext()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	h := completion.WithContext(done, completion.Handler[int](completion.Detached[int]()))
+	var op composed.Op[int]
+	body := composed.BodyFunc[int](func(op *composed.Op[int]) { op.Complete(1) })
+	mustPanic(t, "cannot carry the error", func() { op.Start(ctx, h, body) })
+	mustPanic(t, "cannot carry the error", func() {
+		composed.Spawn(ctx, h, func(*composed.Yield) int { return 1 })
+	})
+	returned := make(chan int, 1)
+	go func() { returned <- ctx.Run() }()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		ctx.Stop()
+		t.Fatal("Run waited for work that the refused operations counted")
+	}
+	ctx.Restart()
+	got := 0
+	op.Start(ctx, completion.Callback(func(v int) { got = v }), body)
+	ctx.Run()
+	if got != 1 {
+		t.Fatalf("the Op started again delivered %d, want 1", got)
+	}
+}

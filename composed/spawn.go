@@ -26,11 +26,14 @@ type yieldEvent struct {
 // Spawn runs body as a composed operation written as straight-line Go (Asio's spawn). body runs
 // on a goroutine of its own, but only while a step of the operation on ex lets it, so its code
 // between awaits is serialised with ex's other handlers exactly as a handler of ex is (on a strand,
-// with the strand's other handlers). Its result goes to h with the guarantees of [Start].
+// with the strand's other handlers). Its result goes to h with the guarantees of [Start], and as
+// with Start, a handler whose context is already done needs an R that can carry the error (error,
+// or a SetErr method), or Spawn panics.
 //
 // A panic in body is raised again in the step of ex that was running it, so it leaves ex's Run the
 // way a panic in an ordinary handler does; the operation never completes and releases its work (so
-// a later Run still returns once out of work), and the body's goroutine has ended by then.
+// a later Run still returns once out of work), and the body's goroutine has sent its last word by
+// then and is ending.
 func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yield) R) {
 	var y *Yield
 	var result R
