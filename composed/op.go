@@ -262,9 +262,25 @@ func (op *Op[R]) next() {
 
 // step runs the body once and, if it completed the operation with nothing pending, delivers the
 // result as its very last act: posted if this was the first step (guarantee 1), at once otherwise.
+// A body that panics abandons the operation (unwind), so the panic leaves Run as an ordinary
+// handler's does, without leaving work counted that would keep Run from returning.
 func (op *Op[R]) step() {
-	op.enter()
-	op.repostParked()
+	op.resumed, op.entered = op.entered, true
+	op.inStep = true
+	// The deferred func reads only returned once the body has returned: after the hand-over below
+	// the handler may be starting the Op again on another goroutine.
+	returned := false
+	defer func() {
+		if !returned {
+			op.core.unwind()
+		}
+	}()
+	op.body.Step(op)
+	returned = true
+	op.inStep = false
+	if op.parked > 0 {
+		op.repostParked()
+	}
 	if op.handOver {
 		op.handOver = false
 		if !op.resumed {
@@ -273,16 +289,6 @@ func (op *Op[R]) step() {
 		}
 		op.deliver() // the last act: the Op belongs to the handler from here
 	}
-}
-
-// enter runs the body. A body that panics abandons the operation, so the panic leaves Run as an
-// ordinary handler's does, without leaving work counted that would keep Run from returning.
-func (op *Op[R]) enter() {
-	op.resumed, op.entered = op.entered, true
-	op.inStep = true
-	defer op.core.unwind()
-	op.body.Step(op)
-	op.inStep = false
 }
 
 // deliver hands the result to the handler's executor and releases the operation's work. On io,
@@ -325,8 +331,8 @@ func release(io, hex executor.Executor, sameEx bool) {
 	io.OnWorkFinished()
 }
 
-// unwind abandons the run if its body is unwinding by a panic: deferred by enter, it reads the
-// core before any hand-over to the handler can have happened (delivery waits for the step's end).
+// unwind abandons the run whose body is unwinding by a panic: called by step's deferred func
+// before any hand-over to the handler can have happened (delivery waits for the step's end).
 // A run still stepping will never complete: its work is released, as an ordinary handler's panic
 // leaves no work behind, and later resumptions do nothing. A run that completed before the panic
 // still delivers its result, posted (or by its last landing).
