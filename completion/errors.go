@@ -18,6 +18,7 @@ type CanceledError struct {
 	Cause error // context.Cause(ctx): the cause the context was given, or Err when none was
 }
 
+// Error says that the operation was aborted, and why.
 func (e *CanceledError) Error() string {
 	msg := "completion: operation aborted"
 	if e.Err != nil {

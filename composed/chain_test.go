@@ -96,7 +96,10 @@ func TestStartChainOfAMillionImmediateOperations(t *testing.T) {
 }
 
 func TestSpawnChainOfImmediateOperations(t *testing.T) {
-	const n = 10_000
+	n := 1_000_000
+	if testing.Short() {
+		n = 10_000
+	}
 	for _, tok := range tokens {
 		for _, kind := range chainKinds {
 			t.Run(tok.name+"/"+kind.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 )
 
 // IOResult is the result of a read or a write: how many bytes moved, and the error that stopped
-// it. The net package will define the real one; this is its shape.
+// it: the shape of net.IOResult, which this package, a layer below net, cannot import.
 type IOResult struct {
 	N   int
 	Err error

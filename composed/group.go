@@ -10,7 +10,9 @@ import (
 // GroupResult is what [AllOf] and [FirstOf] deliver: every operation's result, by position, and
 // the positions in the order the operations completed (Asio's parallel_group completion order).
 type GroupResult[T any] struct {
-	Order   []int
+	// Order holds the operations' positions in the order they completed: Order[0] is the first.
+	Order []int
+	// Results holds each operation's result at its position in the group.
 	Results []T
 }
 
@@ -26,7 +28,9 @@ func AllOf[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], op
 
 // FirstOf runs every operation at once; when the first completes it cancels the others through
 // their handlers' context, and it completes once all have completed, with every result (Asio's
-// parallel_group with wait_for_one). The operations must honour their handler's context
+// parallel_group with wait_for_one). The operations it cancelled complete with their cancellation
+// error, which matches context.Canceled even though h's context was not cancelled: Order[0] tells
+// which one came first. The operations must honour their handler's context
 // (completion.OnCancel) for the cancellation to reach them. A context already done is handled as
 // by AllOf.
 func FirstOf[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ops ...func(completion.Handler[T])) {
@@ -61,19 +65,41 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 		}
 		var ctx context.Context
 		ctx, g.cancel = context.WithCancel(parent)
+		// A start that panics abandons the group (the step unwinds it, releasing its work): the
+		// operations already started are cancelled, so they end soon, and their handlers, which
+		// still come, find the group abandoned and do nothing.
+		started := false
+		defer func() {
+			if !started {
+				g.cancel()
+			}
+		}()
+		land := func(i int, v T) {
+			if op.phase == abandoned {
+				return
+			}
+			g.res.Results[i] = v
+			g.res.Order = append(g.res.Order, i)
+			if cancelOnFirst && len(g.res.Order) == 1 {
+				g.cancel()
+			}
+			if len(g.res.Order) == len(ops) {
+				g.cancel()
+				op.Complete(g.res)
+			}
+		}
 		for i, start := range ops {
 			start(completion.WithContext(ctx, completion.Bind[T](strand, completion.Callback(func(v T) {
-				g.res.Results[i] = v
-				g.res.Order = append(g.res.Order, i)
-				if cancelOnFirst && len(g.res.Order) == 1 {
-					g.cancel()
+				if !strand.RunningInThisThread() {
+					// An operation that ignored its handler's executor: the result lands on
+					// the strand, as a Slot's does, never beside the group's other handlers.
+					strand.Post(func() { land(i, v) })
+					return
 				}
-				if len(g.res.Order) == len(ops) {
-					g.cancel()
-					op.Complete(g.res)
-				}
+				land(i, v)
 			}))))
 		}
+		started = true
 	})
 }
 

@@ -384,3 +384,64 @@ func TestGroupOnSeveralRunGoroutinesWhileStarting(t *testing.T) {
 		}
 	}
 }
+
+// A group whose operation's initiating function panics, after another operation has started, is
+// abandoned by the panic (found by a review: its operations' late handlers then called Complete on
+// the abandoned Op, and Run panicked a second time). The operation already started is cancelled,
+// its handler does nothing, and the group never delivers nor holds Run up.
+func TestGroupAbandonedByAPanickingStartCancelsWhatItStarted(t *testing.T) {
+	ioc := executor.NewIOContext()
+	obj := newTestIO(ioc)
+	slow := obj.newPending() // ends only when cancelled
+	delivered := false
+	composed.AllOf(ioc, completion.Callback(func(composed.GroupResult[opResult]) { delivered = true }),
+		slow.Start,
+		func(h completion.Handler[opResult]) {
+			obj.AsyncImmediate(2, h)
+			panic("start failed")
+		},
+	)
+	if v := runRecovering(t, ioc); v != "start failed" {
+		t.Fatalf("Run panicked with %v, want the start's panic", v)
+	}
+	ioc.Restart()
+	second := make(chan any, 1)
+	go func() {
+		defer func() { second <- recover() }()
+		ioc.Run() // returns only once the cancelled operation has completed
+	}()
+	select {
+	case v := <-second:
+		if v != nil {
+			t.Fatalf("the abandoned group's operations completed, and Run panicked again: %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		slow.Finish(1) // lets Run return, so that the test ends
+		<-second
+		t.Fatal("Run held up for 10 s: the operation the group had started was not cancelled")
+	}
+	if delivered {
+		t.Fatal("an abandoned group delivered")
+	}
+	if slow.Finish(1) {
+		t.Fatal("the operation the group had started was not cancelled")
+	}
+}
+
+// Operations that ignore their handler's executor and complete on goroutines of their own: their
+// results still land on the group's strand (found by a review: the group's result raced). Run
+// under -race.
+func TestGroupOperationsCompletedOffTheExecutor(t *testing.T) {
+	for range 50 {
+		io := executor.NewIOContext()
+		f := completion.NewFuture[composed.GroupResult[opResult]]()
+		composed.AllOf(io, f,
+			func(h completion.Handler[opResult]) { completeFromGoroutine(io, h, opResult{V: 1}) },
+			func(h completion.Handler[opResult]) { completeFromGoroutine(io, h, opResult{V: 2}) })
+		io.Run()
+		r := f.Wait()
+		if diff := cmp.Diff([]opResult{{V: 1}, {V: 2}}, r.Results); diff != "" || len(r.Order) != 2 {
+			t.Fatalf("results (-want +got):\n%s\norder %v", diff, r.Order)
+		}
+	}
+}

@@ -132,10 +132,10 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	default:
 		panic("composed: Op started again while in flight")
 	}
-	switch io.(type) {
-	case executor.Inline, *executor.Inline:
-		// Its Post runs at once, so no step could ever queue behind a running body.
-		panic("composed: executor.Inline cannot be an I/O executor")
+	if postsInline(io) {
+		// Its Post runs at once, so no step could ever queue behind a running body, and a
+		// delivery posted in the first step would run inside Start.
+		panic("composed: executor.Inline, or a strand over it, cannot be an I/O executor")
 	}
 	ctx := completion.AssociatedContext(h)
 	canceled := ctx != nil && ctx.Err() != nil
@@ -169,6 +169,21 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 		return
 	}
 	io.Dispatch(op.runFunc())
+}
+
+// postsInline reports whether ex runs what is posted to it inside the call to Post: executor.Inline,
+// or a strand over it, whose turns Inline runs at once.
+func postsInline(ex executor.Executor) bool {
+	for {
+		switch x := ex.(type) {
+		case executor.Inline, *executor.Inline:
+			return true
+		case *executor.Strand:
+			ex = x.Inner()
+		default:
+			return false
+		}
+	}
 }
 
 // runFunc returns op.next as a func, bound the first time it is needed. A step that starts on its
@@ -343,8 +358,7 @@ func (c *core) unwind() {
 	c.inStep = false
 	switch c.phase {
 	case stepping:
-		c.phase = abandoned
-		release(c.io, c.self.handlerExecutor(), c.sameEx)
+		c.abandon()
 	case completed:
 		// Delivery left to the step's tail, which the panic skipped, is posted; otherwise the
 		// last landing delivers (or a parked resumption, posted again here).
@@ -354,6 +368,13 @@ func (c *core) unwind() {
 		}
 	}
 	c.repostParked()
+}
+
+// abandon ends a run that is stepping without completing it: it releases the run's work and
+// makes later resumptions do nothing. The Op is spent. On io, while the body runs or unwinds.
+func (c *core) abandon() {
+	c.phase = abandoned
+	release(c.io, c.self.handlerExecutor(), c.sameEx)
 }
 
 // resume continues run gen after one of its pending inner operations or posted resumptions has

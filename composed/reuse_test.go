@@ -324,8 +324,23 @@ func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
 	}
 }
 
+// Inline runs what is posted at once, and so does a strand over it (found by a review: the
+// delivery posted by the first step ran inside Start): neither can be an I/O executor.
 func TestInlineIOExecutorPanics(t *testing.T) {
-	mustPanic(t, "Inline", func() {
-		composed.Start(executor.Inline{}, completion.Detached[int](), func(op *composed.Op[int]) { op.Complete(1) })
-	})
+	for name, io := range map[string]executor.Executor{
+		"Inline":                      executor.Inline{},
+		"*Inline":                     &executor.Inline{},
+		"a strand over Inline":        executor.NewStrand(executor.Inline{}),
+		"a strand over such a strand": executor.NewStrand(executor.NewStrand(executor.Inline{})),
+	} {
+		t.Run(name, func(t *testing.T) {
+			called := false
+			mustPanic(t, "Inline", func() {
+				composed.Start(io, completion.Callback(func(int) { called = true }), func(op *composed.Op[int]) { op.Complete(1) })
+			})
+			if called {
+				t.Fatal("the handler ran inside Start")
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ type yieldEvent struct {
 	finished bool
 	panicked bool
 	panicVal any
+	exited   bool // the body called runtime.Goexit
 }
 
 // Spawn runs body as a composed operation written as straight-line Go (Asio's spawn). body runs
@@ -33,7 +34,8 @@ type yieldEvent struct {
 // A panic in body is raised again in the step of ex that was running it, so it leaves ex's Run the
 // way a panic in an ordinary handler does; the operation never completes and releases its work (so
 // a later Run still returns once out of work), and the body's goroutine has sent its last word by
-// then and is ending.
+// then and is ending. A body that calls runtime.Goexit (t.FailNow, say) ends its goroutine and
+// the operation the same way, without a panic: the operation never completes, and Run goes on.
 func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yield) R) {
 	var y *Yield
 	var result R
@@ -45,6 +47,10 @@ func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yi
 		ev := y.step()
 		if ev.panicked {
 			panic(ev.panicVal) // the step abandons the operation on its way out
+		}
+		if ev.exited {
+			op.core.abandon()
+			return
 		}
 		if ev.finished {
 			op.Complete(result)
@@ -58,7 +64,13 @@ func (y *Yield) run(body func()) {
 	finished := false
 	defer func() {
 		if !finished {
-			y.yielded <- yieldEvent{finished: true, panicked: true, panicVal: recover()}
+			// recover is nil only for runtime.Goexit: since Go 1.21, panic(nil) panics with a
+			// *runtime.PanicNilError.
+			if v := recover(); v != nil {
+				y.yielded <- yieldEvent{finished: true, panicked: true, panicVal: v}
+			} else {
+				y.yielded <- yieldEvent{finished: true, exited: true}
+			}
 		}
 	}()
 	body()

@@ -1,6 +1,7 @@
 package composed_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/beastgo/beast/completion"
@@ -109,5 +110,37 @@ func TestYieldAccessors(t *testing.T) {
 	f.Wait()
 	if gotEx != executor.Executor(io) || gotCtx != ctx || gotErr != nil {
 		t.Fatalf("Yield: Executor %p, Context %v, Err %v; want %p, %v, nil", gotEx, gotCtx, gotErr, io, ctx)
+	}
+}
+
+// A body that ends its goroutine with runtime.Goexit ends the operation as a panic does, without
+// one (found by a review: Run panicked with nil): Run returns once out of work, the handler is
+// never called, and the body's defers ran.
+func TestSpawnBodyGoexitEndsTheOperationWithoutAPanic(t *testing.T) {
+	io := executor.NewIOContext()
+	obj := newTestIO(io)
+	called, deferred := false, false
+	composed.Spawn(io, completion.Callback(func(opResult) { called = true }), func(y *composed.Yield) opResult {
+		defer func() { deferred = true }()
+		composed.Await(y, func(h completion.Handler[opResult]) { obj.AsyncImmediate(1, h) })
+		runtime.Goexit()
+		return opResult{}
+	})
+	var v any
+	func() {
+		defer func() { v = recover() }()
+		io.Run()
+	}()
+	if v != nil {
+		t.Fatalf("Run panicked with %v", v)
+	}
+	if called {
+		t.Fatal("the handler was called")
+	}
+	if !deferred {
+		t.Fatal("the body's defers did not run")
+	}
+	if !io.Stopped() {
+		t.Fatal("Run returned without running out of work")
 	}
 }
