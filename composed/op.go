@@ -132,10 +132,8 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	default:
 		panic("composed: Op started again while in flight")
 	}
-	if postsInline(io) {
-		// Its Post runs at once, so no step could ever queue behind a running body, and a
-		// delivery posted in the first step would run inside Start.
-		panic("composed: executor.Inline, or a strand over it, cannot be an I/O executor")
+	if _, ok := io.(*executor.IOContext); !ok && postsInline(io) {
+		panic(errInlineIO)
 	}
 	ctx := completion.AssociatedContext(h)
 	canceled := ctx != nil && ctx.Err() != nil
@@ -171,8 +169,17 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	io.Dispatch(op.runFunc())
 }
 
-// postsInline reports whether ex runs what is posted to it inside the call to Post: executor.Inline,
-// or a strand over it, whose turns Inline runs at once.
+// errInlineIO is Start's panic for an I/O executor that runs what is posted to it inside the call
+// to Post: then no step could ever queue behind a running body, and a delivery posted by the first
+// step would run inside Start. That is executor.Inline, or a strand over it, whose turns Inline
+// runs at once.
+const errInlineIO = "composed: executor.Inline, or a strand over it, cannot be an I/O executor"
+
+// postsInline reports whether ex is executor.Inline or a strand over it. Out of line, so that
+// Start stays as small as it was before the check looked into strands (inlined, the check cost
+// Start 10 to 15 ns).
+//
+//go:noinline
 func postsInline(ex executor.Executor) bool {
 	for {
 		switch x := ex.(type) {
