@@ -17,7 +17,9 @@ type GroupResult[T any] struct {
 }
 
 // AllOf runs every operation at once and completes when all have completed (Asio's parallel_group
-// with wait_for_all). Each operation is started on ex with a handler whose context is h's.
+// with wait_for_all). Each operation is started on ex with a handler whose context is h's. The
+// group's steps run on a strand over ex, so ex must not be executor.Inline (AllOf panics, as
+// Start does).
 //
 // A group never fails as a whole (GroupResult carries no error): if h's context is already done,
 // the operations are still started, with that context, and each is expected to complete at once
@@ -67,7 +69,9 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 		ctx, g.cancel = context.WithCancel(parent)
 		// A start that panics abandons the group (the step unwinds it, releasing its work): the
 		// operations already started are cancelled, so they end soon, and their handlers, which
-		// still come, find the group abandoned and do nothing.
+		// still come, find the group abandoned and do nothing. If every operation had completed
+		// inline before the panic, the group had completed, and it is delivered, as any Op whose
+		// body panics after Complete is.
 		started := false
 		defer func() {
 			if !started {

@@ -393,18 +393,8 @@ func TestGroupAbandonedByAPanickingStartCancelsWhatItStarted(t *testing.T) {
 	ioc := executor.NewIOContext()
 	obj := newTestIO(ioc)
 	slow := obj.newPending() // ends only when cancelled
-	delivered := false
-	composed.AllOf(ioc, completion.Callback(func(composed.GroupResult[opResult]) { delivered = true }),
-		slow.Start,
-		func(h completion.Handler[opResult]) {
-			obj.AsyncImmediate(2, h)
-			panic("start failed")
-		},
-	)
-	if v := runRecovering(t, ioc); v != "start failed" {
-		t.Fatalf("Run panicked with %v, want the start's panic", v)
-	}
-	ioc.Restart()
+	var got []composed.GroupResult[opResult]
+	runGroupWithAPanickingStart(t, ioc, &got, slow.Start, func(h completion.Handler[opResult]) { obj.AsyncImmediate(2, h) })
 	second := make(chan any, 1)
 	go func() {
 		defer func() { second <- recover() }()
@@ -420,7 +410,7 @@ func TestGroupAbandonedByAPanickingStartCancelsWhatItStarted(t *testing.T) {
 		<-second
 		t.Fatal("Run held up for 10 s: the operation the group had started was not cancelled")
 	}
-	if delivered {
+	if len(got) > 0 {
 		t.Fatal("an abandoned group delivered")
 	}
 	if slow.Finish(1) {
@@ -444,4 +434,39 @@ func TestGroupOperationsCompletedOffTheExecutor(t *testing.T) {
 			t.Fatalf("results (-want +got):\n%s\norder %v", diff, r.Order)
 		}
 	}
+}
+
+// A group whose operations all completed inline before an initiating function panicked had
+// completed: the panic leaves Run, and the group is delivered, as an Op whose body panics after
+// Complete is.
+func TestGroupCompletedBeforeAPanickingStartIsDelivered(t *testing.T) {
+	ioc := executor.NewIOContext()
+	obj := newTestIO(ioc)
+	var got []composed.GroupResult[opResult]
+	runGroupWithAPanickingStart(t, ioc, &got,
+		func(h completion.Handler[opResult]) { obj.AsyncInline(1, h) },
+		func(h completion.Handler[opResult]) { obj.AsyncInline(2, h) })
+	ioc.Run()
+	want := []composed.GroupResult[opResult]{{Order: []int{0, 1}, Results: []opResult{{V: 1}, {V: 2}}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("deliveries (-want +got):\n%s", diff)
+	}
+}
+
+// runGroupWithAPanickingStart starts AllOf of first and of an operation whose initiating function
+// starts second and then panics, runs ioc until the panic leaves Run, and restarts it. The group's
+// deliveries are appended to got.
+func runGroupWithAPanickingStart(t *testing.T, ioc *executor.IOContext, got *[]composed.GroupResult[opResult], first, second func(completion.Handler[opResult])) {
+	t.Helper()
+	composed.AllOf(ioc, completion.Callback(func(r composed.GroupResult[opResult]) { *got = append(*got, r) }),
+		first,
+		func(h completion.Handler[opResult]) {
+			second(h)
+			panic("start failed")
+		},
+	)
+	if v := runRecovering(t, ioc); v != "start failed" {
+		t.Fatalf("Run panicked with %v, want the start's panic", v)
+	}
+	ioc.Restart()
 }
