@@ -103,6 +103,9 @@ func TestBindAndWithContextKeepTheOtherAssociation(t *testing.T) {
 			if gotCtx := completion.AssociatedContext(h); gotCtx != tt.wantCtx {
 				t.Errorf("AssociatedContext = %v, want %v", gotCtx, tt.wantCtx)
 			}
+			if gotEx, gotCtx := completion.Associated(h, fallback); gotEx != wantEx || gotCtx != tt.wantCtx {
+				t.Errorf("Associated = %p, %v; want %p, %v", gotEx, gotCtx, wantEx, tt.wantCtx)
+			}
 			// The binders only add associations: completing the result reaches the wrapped handler,
 			// once.
 			h.Complete(5)
@@ -156,6 +159,9 @@ func TestAssociatedExecutorFallback(t *testing.T) {
 			if got := completion.AssociatedExecutor(tt.h, fallback); got != tt.want {
 				t.Fatalf("AssociatedExecutor = %p, want %p", got, tt.want)
 			}
+			if got, _ := completion.Associated(tt.h, fallback); got != tt.want {
+				t.Fatalf("Associated's executor = %p, want %p", got, tt.want)
+			}
 		})
 	}
 	// A nil fallback is returned as nil: an operation author who has no executor learns it.
@@ -187,5 +193,43 @@ func TestBoundExecutorIsWhereAnOperationCompletes(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, onStrand); diff != "" {
 		t.Fatalf("ran on the strand (-want +got):\n%s", diff)
+	}
+}
+
+// execOnly and ctxOnly have one association each, so that Associated's every case is taken.
+type execOnly struct{ ex executor.Executor }
+
+func (execOnly) Complete(int)                  {}
+func (h execOnly) Executor() executor.Executor { return h.ex }
+
+type ctxOnly struct{ ctx context.Context }
+
+func (ctxOnly) Complete(int)               {}
+func (h ctxOnly) Context() context.Context { return h.ctx }
+
+// Associated answers what AssociatedExecutor and AssociatedContext answer, for every kind of
+// handler.
+func TestAssociatedAgreesWithTheTwoLookups(t *testing.T) {
+	fallback, own := executor.NewIOContext(), executor.NewIOContext()
+	ctx := namedCtx("ctx")
+	var got []int
+	for name, h := range map[string]completion.Handler[int]{
+		"no associations":                  completion.Callback(func(int) {}),
+		"executor only":                    execOnly{ex: own},
+		"executor only, nil":               execOnly{},
+		"context only":                     ctxOnly{ctx: ctx},
+		"context only, nil":                ctxOnly{},
+		"both":                             holder{ex: own, ctx: ctx, got: &got},
+		"both, the executor nil":           holder{ctx: ctx, got: &got},
+		"both, nil":                        holder{got: &got},
+		"Bind over WithContext":            completion.Bind(own, completion.WithContext(ctx, completion.Detached[int]())),
+		"WithContext over a plain handler": completion.WithContext(ctx, completion.Detached[int]()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantEx, wantCtx := completion.AssociatedExecutor(h, fallback), completion.AssociatedContext(h)
+			if ex, c := completion.Associated(h, fallback); ex != wantEx || c != wantCtx {
+				t.Fatalf("Associated = %p, %v; want %p, %v", ex, c, wantEx, wantCtx)
+			}
+		})
 	}
 }

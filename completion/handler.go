@@ -53,3 +53,34 @@ func associatedContext(h any) context.Context {
 	}
 	return nil
 }
+
+// Associated returns both of h's associations at once: AssociatedExecutor(h, fallback) and
+// AssociatedContext(h). An operation that needs both (most do, when they start) asks for them with
+// one type switch, answered by one lookup in its cache, instead of two assertions.
+func Associated[R any](h Handler[R], fallback executor.Executor) (executor.Executor, context.Context) {
+	return associated(h, fallback)
+}
+
+// associated is Associated outside generic code (see associatedExecutor).
+func associated(h any, fallback executor.Executor) (executor.Executor, context.Context) {
+	switch x := h.(type) {
+	case associatedBoth:
+		if ex := x.Executor(); ex != nil {
+			return ex, x.Context()
+		}
+		return fallback, x.Context()
+	case ExecutorHolder:
+		if ex := x.Executor(); ex != nil {
+			return ex, nil
+		}
+	case ContextHolder:
+		return fallback, x.Context()
+	}
+	return fallback, nil
+}
+
+// associatedBoth is a handler with both associations.
+type associatedBoth interface {
+	ExecutorHolder
+	ContextHolder
+}

@@ -87,11 +87,12 @@ const (
 // where Dispatch would run inline: IOContext and Strand.
 type threadChecker interface{ RunningInThisThread() bool }
 
-// stepper is an Op of any result type, seen from its slots.
+// stepper is an Op of any result type, seen from its core: what needs its result type.
 type stepper interface {
-	step()
+	callBody()
 	tryDeliver()
 	postDelivery()
+	deliver()
 	handlerExecutor() executor.Executor
 }
 
@@ -135,13 +136,12 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	if _, ok := io.(*executor.IOContext); !ok && postsInline(io) {
 		panic(errInlineIO)
 	}
-	ctx := completion.AssociatedContext(h)
+	hex, ctx := completion.Associated(h, io)
 	canceled := ctx != nil && ctx.Err() != nil
 	if canceled && !completion.CanFail[R]() {
 		// Before anything is counted or changed, so the misuse leaves op and io as they were.
 		panic("composed: the handler's context is done and the result type cannot carry the error: give *R a SetErr method")
 	}
-	hex := completion.AssociatedExecutor(h, io)
 	// Field by field rather than op.core = core{...}: the composite literal is built on the stack
 	// and copied in wide moves that stall on store forwarding, a third of Start's time.
 	op.io, op.ctx, op.self = io, ctx, op
@@ -163,7 +163,7 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 		return
 	}
 	if onExecutor(io) {
-		op.step() // what Dispatch would do, without binding a func for it
+		op.core.step() // what Dispatch would do, without binding a func for it
 		return
 	}
 	io.Dispatch(op.runFunc())
@@ -274,7 +274,7 @@ func (op *Op[R]) postDelivery() { op.io.Post(op.runFunc()) }
 func (op *Op[R]) next() {
 	switch op.phase {
 	case stepping:
-		op.step()
+		op.core.step()
 	case completed:
 		op.deliver()
 	case invoking:
@@ -282,34 +282,39 @@ func (op *Op[R]) next() {
 	}
 }
 
+// callBody enters the body. Small enough to be inlined into the method the core calls through
+// its stepper interface, so that a step costs one call into the Op's result type, not two.
+func (op *Op[R]) callBody() { op.body.Step(op) }
+
 // step runs the body once and, if it completed the operation with nothing pending, delivers the
 // result as its very last act: posted if this was the first step (guarantee 1), at once otherwise.
 // A body that panics abandons the operation (unwind), so the panic leaves Run as an ordinary
-// handler's does, without leaving work counted that would keep Run from returning.
-func (op *Op[R]) step() {
-	op.resumed, op.entered = op.entered, true
-	op.inStep = true
+// handler's does, without leaving work counted that would keep Run from returning. Outside the
+// Op's result type, so that a slot's landing calls it directly.
+func (c *core) step() {
+	c.resumed, c.entered = c.entered, true
+	c.inStep = true
 	// The deferred func reads only returned once the body has returned: after the hand-over below
 	// the handler may be starting the Op again on another goroutine.
 	returned := false
 	defer func() {
 		if !returned {
-			op.core.unwind()
+			c.unwind()
 		}
 	}()
-	op.body.Step(op)
+	c.self.callBody()
 	returned = true
-	op.inStep = false
-	if op.parked > 0 {
-		op.repostParked()
+	c.inStep = false
+	if c.parked > 0 {
+		c.repostParked()
 	}
-	if op.handOver {
-		op.handOver = false
-		if !op.resumed {
-			op.postDelivery() // guarantee 1: never inside the initiating function
+	if c.handOver {
+		c.handOver = false
+		if !c.resumed {
+			c.self.postDelivery() // guarantee 1: never inside the initiating function
 			return
 		}
-		op.deliver() // the last act: the Op belongs to the handler from here
+		c.self.deliver() // the last act: the Op belongs to the handler from here
 	}
 }
 
@@ -400,7 +405,7 @@ func (c *core) resume(gen uint32) {
 			c.postResume(gen)
 			return
 		}
-		c.self.step()
+		c.step()
 	case completed:
 		c.self.tryDeliver()
 	}

@@ -92,7 +92,13 @@ func Invoke[T any](h completion.Handler[T], v T) {
 // land stores the result and resumes the operation; on the I/O executor.
 func (s *Slot[T]) land(v T) {
 	s.Value, s.ready, s.pending = v, true, false
-	s.c.resume(s.gen)
+	c := s.c
+	if s.gen == c.gen && c.phase == stepping && !c.inStep {
+		c.pending-- // the usual case, resume's first, without a call
+		c.step()
+		return
+	}
+	c.resume(s.gen)
 }
 
 // Executor returns the operation's I/O executor: inner completions run there.

@@ -89,14 +89,15 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 		postResult(a.ex, h, AcceptResult{Err: ErrNotConnected})
 		return
 	}
+	hex, ctx := completion.Associated(h, a.ex)
 	d.mu.Lock()
-	if err := d.read.begin(opAccept, completion.AssociatedExecutor(h, a.ex)); err != nil {
+	if err := d.read.begin(opAccept, hex); err != nil {
 		d.mu.Unlock()
 		postResult(a.ex, h, AcceptResult{Err: err})
 		return
 	}
 	d.read.hAccept, d.read.acceptEx = h, ex
-	d.read.start(completion.AssociatedContext(h))
+	d.read.start(ctx)
 }
 
 // Cancel completes a pending accept with completion.ErrOperationAborted.

@@ -76,8 +76,9 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	if old := s.d.Swap(d); old != nil {
 		old.close()
 	}
+	hex, ctx := completion.Associated(h, s.ex)
 	d.mu.Lock()
-	if err := d.write.begin(opConnect, completion.AssociatedExecutor(h, s.ex)); err != nil {
+	if err := d.write.begin(opConnect, hex); err != nil {
 		d.mu.Unlock()
 		postResult(s.ex, h, err)
 		return
@@ -85,7 +86,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	d.write.hErr = h
 	err = ignoringEINTRErr(func() error { return unix.Connect(fd, sa) })
 	if err == unix.EINPROGRESS {
-		d.write.start(completion.AssociatedContext(h)) // perform waits until writable
+		d.write.start(ctx) // perform waits until writable
 		return
 	}
 	if err != nil {
@@ -127,14 +128,15 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult
 	if kind == opWrite {
 		o = &d.write
 	}
+	hex, ctx := completion.Associated(h, s.ex)
 	d.mu.Lock()
-	if err := o.begin(kind, completion.AssociatedExecutor(h, s.ex)); err != nil {
+	if err := o.begin(kind, hex); err != nil {
 		d.mu.Unlock()
 		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
 	o.b, o.hIO = b, h
-	o.start(completion.AssociatedContext(h))
+	o.start(ctx)
 }
 
 // ShutdownHow's values are shutdown(2)'s: these indexes fail to compile if they are not.

@@ -217,8 +217,7 @@ func (s *Stream) Unread() []byte {
 // (Immediate mode, or a result that needs no I/O) and posts the handler, and otherwise leaves the
 // operation pending for a serve step.
 func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
-	hex := completion.AssociatedExecutor(h, s.ex)
-	ctx := completion.AssociatedContext(h)
+	hex, ctx := completion.Associated(h, s.ex)
 	s.mu.Lock()
 	if o.busy {
 		s.mu.Unlock()
