@@ -113,3 +113,30 @@ func ExampleAwait() {
 	wg.Wait()
 	// Output: 42
 }
+
+// asyncPing delivers nil to h on h's associated executor, or the cancellation error if h's context
+// is already done: Associated gives both associations with one lookup, as an operation needs them
+// when it starts.
+func asyncPing(ex executor.Executor, h completion.Handler[error]) {
+	hex, ctx := completion.Associated(h, ex)
+	var err error
+	if ctx != nil && ctx.Err() != nil {
+		err = completion.Canceled(ctx)
+	}
+	hex.Post(func() { h.Complete(err) })
+}
+
+// An operation asks its handler where to complete and whether it is cancelled.
+func ExampleAssociated() {
+	ioc := executor.NewIOContext()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	asyncPing(ioc, completion.WithContext(ctx, completion.Callback(func(err error) {
+		fmt.Println(errors.Is(err, completion.ErrOperationAborted), errors.Is(err, context.Canceled))
+	})))
+	asyncPing(ioc, completion.Callback(func(err error) { fmt.Println(err) }))
+	ioc.Run()
+	// Output:
+	// true true
+	// <nil>
+}
