@@ -6,6 +6,15 @@ package executor
 // Executors are compared with == (a composed operation skips counting work twice when its handler's
 // executor is its I/O executor), so an implementation must be a comparable type: a pointer, or a
 // struct of comparable fields, as Asio requires executors to be equality-comparable.
+//
+// One executor in this package breaks the contract of Post and Defer: [Inline] runs everything at
+// once, as Asio's inline_executor does (it is blocking.always). It is for tests and benchmarks; it
+// cannot be the executor of an I/O object or of a composed operation, which check [PostsInline].
+//
+// An executor written outside this package, one that wraps another to trace or measure it, says
+// what it is through the interfaces of the queries [ExecutionContext], [PostsInline] and [Serial]
+// ([Wrapper], [ContextExecutor], [SerialExecutor]), so that sockets attach to its context's reactor
+// and composed operations know whether it serialises their steps.
 type Executor interface {
 	// Post queues f to run later. f never runs inside the call to Post.
 	Post(f func())

@@ -1,0 +1,104 @@
+package executor_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/beastgo/beast/executor"
+)
+
+// tracing is a user's executor that wraps another and says nothing else about itself.
+type tracing struct{ executor.Executor }
+
+func (t tracing) Inner() executor.Executor { return t.Executor }
+
+func TestExecutionContextLooksThroughStrandsAndWrappers(t *testing.T) {
+	ioc := executor.NewIOContext()
+	cases := []struct {
+		name string
+		ex   executor.Executor
+		want *executor.IOContext
+	}{
+		{"context", ioc, ioc},
+		{"strand", executor.NewStrand(ioc), ioc},
+		{"strand of strand", executor.NewStrand(executor.NewStrand(ioc)), ioc},
+		{"wrapper", tracing{ioc}, ioc},
+		{"wrapper of strand", tracing{executor.NewStrand(ioc)}, ioc},
+		{"system", executor.System{}, nil},
+		{"inline", executor.Inline{}, nil},
+		{"wrapper of system", tracing{executor.System{}}, nil},
+	}
+	for _, c := range cases {
+		if got := executor.ExecutionContext(c.ex); got != c.want {
+			t.Errorf("%s: ExecutionContext = %p, want %p", c.name, got, c.want)
+		}
+	}
+}
+
+func TestPostsInline(t *testing.T) {
+	ioc := executor.NewIOContext()
+	for _, ex := range []executor.Executor{executor.Inline{}, &executor.Inline{}, executor.NewStrand(executor.Inline{}), tracing{executor.Inline{}}} {
+		if !executor.PostsInline(ex) {
+			t.Errorf("PostsInline(%T) = false, want true", ex)
+		}
+	}
+	for _, ex := range []executor.Executor{ioc, executor.NewStrand(ioc), executor.System{}, tracing{ioc}} {
+		if executor.PostsInline(ex) {
+			t.Errorf("PostsInline(%T) = true, want false", ex)
+		}
+	}
+}
+
+func TestSerialFollowsTheRunGoroutines(t *testing.T) {
+	ioc := executor.NewIOContext()
+	strand := executor.NewStrand(ioc)
+	if !executor.Serial(ioc) {
+		t.Fatal("an idle context is not serial")
+	}
+	if executor.Serial(executor.System{}) || executor.Serial(tracing{executor.System{}}) {
+		t.Fatal("System is serial")
+	}
+
+	// Two goroutines inside Run: the context is not serial, a strand over it is.
+	guard := executor.MakeWorkGuard(ioc)
+	release := make(chan struct{})
+	inside := make(chan struct{})
+	var runners sync.WaitGroup
+	for range 2 {
+		runners.Go(func() { ioc.Run() })
+	}
+	// One at a time, so that the first runner is busy in its handler when the second is posted.
+	for range 2 {
+		ioc.Post(func() { inside <- struct{}{}; <-release })
+		<-inside
+	}
+	if executor.Serial(ioc) {
+		t.Error("a context with two Run goroutines is serial")
+	}
+	if !executor.Serial(strand) || !executor.Serial(tracing{strand}) {
+		t.Error("a strand over a context with two Run goroutines is not serial")
+	}
+	close(release)
+	guard.Reset()
+	runners.Wait()
+	if !executor.Serial(ioc) {
+		t.Error("the context is not serial once its Run goroutines have left")
+	}
+}
+
+func TestSerialWithOneRunGoroutineAndANestedPoll(t *testing.T) {
+	ioc := executor.NewIOContext()
+	var outer, nested bool
+	ioc.Post(func() {
+		outer = executor.Serial(ioc)
+		ioc.Post(func() { nested = executor.Serial(ioc) })
+		ioc.Poll()
+	})
+	ioc.Run()
+	if !outer {
+		t.Error("one Run goroutine: not serial")
+	}
+	if !nested && gidKnown() {
+		t.Error("one Run goroutine polling inside its handler: not serial")
+	}
+}
