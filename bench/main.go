@@ -39,6 +39,7 @@ func allCases() []benchcases.Case {
 	var cases []benchcases.Case
 	cases = append(cases, benchcases.Executor()...)
 	cases = append(cases, benchcases.Composed()...)
+	cases = append(cases, benchcases.Timer()...)
 	return append(cases, benchcases.Net()...)
 }
 
