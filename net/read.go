@@ -25,7 +25,7 @@ const maxEmptySteps = 100
 // The reads run on s.Executor(); one must not start another read on s until h has run. When h's
 // context (completion.WithContext) ends, the read in flight is cancelled and AsyncRead completes
 // with the bytes read so far and the cancellation error.
-func AsyncRead(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
+func AsyncRead(s AsyncReadStream, b []byte, h completion.Handler[IOResult]) {
 	r := &readFullState{s: s, b: b}
 	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
 }

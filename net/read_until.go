@@ -33,7 +33,7 @@ const (
 // The reads run on s.Executor(); one must not start another read on s, or touch buf, until h has
 // run. When h's context (completion.WithContext) ends, the read in flight is cancelled and
 // AsyncReadUntil completes with the cancellation error.
-func AsyncReadUntil(s AsyncStream, buf DynamicBuffer, delim []byte, h completion.Handler[IOResult]) {
+func AsyncReadUntil(s AsyncReadStream, buf DynamicBuffer, delim []byte, h completion.Handler[IOResult]) {
 	r := &readUntilState{s: s, buf: buf, delim: delim}
 	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
 }

@@ -15,11 +15,16 @@ type IOResult struct {
 // SetErr sets Err; it lets generic code build a failed IOResult (completion.Fail).
 func (r *IOResult) SetErr(err error) { r.Err = err }
 
-// AsyncReadStream reads asynchronously: Asio's AsyncReadStream concept.
+// AsyncReadStream reads asynchronously: Asio's AsyncReadStream concept. [AsyncRead] and
+// [AsyncReadUntil] read through one, and so does a websocket stream's reading side; a stream that
+// only reads (a decompressor, a recording) needs nothing more.
 type AsyncReadStream interface {
 	// AsyncReadSome reads at least one byte into b, unless b is empty or an error occurs, and
 	// completes h with how many. A zero-length read completes at once (posted) with N == 0.
 	AsyncReadSome(b []byte, h completion.Handler[IOResult])
+	// Executor returns the executor the stream's operations complete on when their handlers have
+	// none of their own (Asio's get_executor): the I/O executor of a composed operation over it.
+	Executor() executor.Executor
 }
 
 // AsyncWriteStream writes asynchronously: Asio's AsyncWriteStream concept.
@@ -27,12 +32,14 @@ type AsyncWriteStream interface {
 	// AsyncWriteSome writes at least one byte of b, unless b is empty or an error occurs, and
 	// completes h with how many.
 	AsyncWriteSome(b []byte, h completion.Handler[IOResult])
+	// Executor returns the executor the stream's operations complete on when their handlers have
+	// none of their own (Asio's get_executor): the I/O executor of a composed operation over it.
+	Executor() executor.Executor
 }
 
-// AsyncStream is a stream that reads and writes asynchronously, and says which executor its
-// operations complete on when their handlers have none of their own.
+// AsyncStream is a stream that reads and writes asynchronously: what a websocket stream layers
+// over. Both directions complete on the same executor.
 type AsyncStream interface {
 	AsyncReadStream
 	AsyncWriteStream
-	Executor() executor.Executor
 }

@@ -17,7 +17,7 @@ import (
 // The writes run on s.Executor(); one must not start another write on s until h has run. When
 // h's context (completion.WithContext) ends, the write in flight is cancelled (if s supports it)
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
-func AsyncWrite(s AsyncStream, b []byte, h completion.Handler[IOResult]) {
+func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
 	w := &writeAllState{s: s, b: b}
 	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
 }
