@@ -27,8 +27,9 @@ func (r *ResolveResult) SetErr(err error) { r.Err = err }
 // system's resolver through cgo, or Go's), and Asio likewise runs it on a private thread.
 type Resolver struct {
 	ex executor.Executor
-	// Lookup is the lookup function; nil means net.DefaultResolver.LookupNetIP. Tests replace it.
-	Lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+	// lookup looks host names up; nil means net.DefaultResolver.LookupNetIP. Tests set it to
+	// resolve names without the network.
+	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // NewResolver returns a resolver whose operations complete on ex.
@@ -46,7 +47,7 @@ func (r *Resolver) AsyncResolve(host, port string, h completion.Handler[ResolveR
 		postResult(r.ex, h, ResolveResult{Err: completion.Canceled(ctx)})
 		return
 	}
-	lookup := r.Lookup
+	lookup := r.lookup
 	if lookup == nil {
 		lookup = stdnet.DefaultResolver.LookupNetIP
 	}

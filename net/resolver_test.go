@@ -15,7 +15,7 @@ import (
 func TestResolverLiteralsNamesAndPorts(t *testing.T) {
 	ctx := executor.NewIOContext()
 	r := NewResolver(ctx)
-	r.Lookup = func(_ context.Context, network, host string) ([]netip.Addr, error) {
+	r.lookup = func(_ context.Context, network, host string) ([]netip.Addr, error) {
 		if host != "example.test" {
 			return nil, errors.New("no such host")
 		}
@@ -50,7 +50,7 @@ func TestResolverCancelledByContext(t *testing.T) {
 	ctx := executor.NewIOContext()
 	r := NewResolver(ctx)
 	started := make(chan struct{})
-	r.Lookup = func(c context.Context, _, _ string) ([]netip.Addr, error) {
+	r.lookup = func(c context.Context, _, _ string) ([]netip.Addr, error) {
 		close(started)
 		<-c.Done()
 		return nil, c.Err()
