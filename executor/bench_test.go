@@ -15,6 +15,9 @@ func BenchmarkIOContextPostToRunner(b *testing.B)      { benchcases.IOContextPos
 func BenchmarkIOContextParallelProducers(b *testing.B) { benchcases.IOContextParallelProducers(b) }
 func BenchmarkIOContextChain(b *testing.B)             { benchcases.IOContextChain(b) }
 func BenchmarkStrandChain(b *testing.B)                { benchcases.StrandChain(b) }
+func BenchmarkStrandPostThenRun(b *testing.B)          { benchcases.StrandPostThenRun(b) }
+func BenchmarkStrandPostToRunner(b *testing.B)         { benchcases.StrandPostToRunner(b) }
+func BenchmarkStrandPostFromBoth(b *testing.B)         { benchcases.StrandPostFromBoth(b) }
 func BenchmarkThreadPoolPost(b *testing.B)             { benchcases.ThreadPoolPost(b) }
 
 // BenchmarkIOContextBurst posts bursts of growing size before running them: the cost per handler

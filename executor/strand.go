@@ -8,26 +8,34 @@ import (
 )
 
 // Strand serialises handlers over any executor: Asio's strand. Handlers submitted through one
-// strand never run concurrently, and run in the order they were posted (if Post(a) happens before
-// Post(b), a runs first). Distinct strands over one executor run concurrently with each other.
+// strand never run concurrently, and run in the order they were submitted: if Post(a) happens
+// before Post(b), a runs first, whichever goroutines call them and whether or not they are running
+// on the strand (Defer, and Dispatch when it queues, count as posts). Distinct strands over one
+// executor run concurrently with each other.
 //
-// A strand runs its handlers in turns, each turn a handler of the inner executor that runs what was
-// queued when it began; what is posted meanwhile runs in the next turn, deferred to the inner
-// executor, so a strand that keeps posting to itself never starves the inner executor's other
-// handlers.
+// A strand runs its handlers in turns, each turn a handler of the inner executor that runs what
+// was queued when it began; what is submitted meanwhile runs in the next turn, deferred to the
+// inner executor, so a strand that keeps posting to itself never starves the inner executor's
+// other handlers. Submissions from outside the running turn are queued under the strand's lock.
+// A handler of the turn queues its own on a private list without the lock, but only while nothing
+// is queued from outside: such a submission may have happened before the handler's, so from then
+// on the handler's submissions join the locked queue behind it. The order of the calls is the
+// order of the queue either way.
 type Strand struct {
 	inner Executor
 	turn  func() // s.runTurn, bound once so that scheduling a turn allocates nothing
 
 	mu        sync.Mutex
-	queue     fifo // posted from outside the running turn
+	queue     fifo // submitted from outside the running turn, and from inside it once this is not empty
 	scheduled bool // a turn is queued on inner or running
-	queued    atomic.Int64
-	owner     atomic.Uintptr // the goroutine running the current turn, from gid.Current; 0 if none
+	// queued mirrors queue.len() (written under mu) so that a handler of the turn can see, without
+	// locking, that nothing submitted from outside may have to go ahead of its own submissions.
+	queued atomic.Int64
+	owner  atomic.Uintptr // the goroutine running the current turn, from gid.Current; 0 if none
 
 	// Owned by the goroutine running the turn, handed from turn to turn through inner.
 	batch   *fifo   // what the turn runs
-	private *fifo   // posted from inside the turn
+	private *fifo   // submitted from inside the turn while queue was empty; it goes ahead of queue
 	fifos   [2]fifo // backs batch and private, swapped by pointer (see runner.fifos)
 }
 
@@ -52,7 +60,7 @@ func (s *Strand) RunningInThisThread() bool {
 // Post queues f on the strand. f never runs inside the call.
 func (s *Strand) Post(f func()) {
 	if s.RunningInThisThread() {
-		s.private.push(f)
+		s.enqueueInside(f)
 		return
 	}
 	if s.enqueue(f) {
@@ -64,7 +72,7 @@ func (s *Strand) Post(f func()) {
 // executor.
 func (s *Strand) Defer(f func()) {
 	if s.RunningInThisThread() {
-		s.private.push(f)
+		s.enqueueInside(f)
 		return
 	}
 	if s.enqueue(f) {
@@ -91,7 +99,8 @@ func (s *Strand) OnWorkStarted() { s.inner.OnWorkStarted() }
 // OnWorkFinished releases work on the inner executor.
 func (s *Strand) OnWorkFinished() { s.inner.OnWorkFinished() }
 
-// enqueue queues f from outside the strand and reports whether the caller must schedule a turn.
+// enqueue queues f from outside the running turn and reports whether the caller must schedule a
+// turn.
 func (s *Strand) enqueue(f func()) bool {
 	s.mu.Lock()
 	s.queue.push(f)
@@ -100,6 +109,24 @@ func (s *Strand) enqueue(f func()) bool {
 	s.scheduled = true
 	s.mu.Unlock()
 	return schedule
+}
+
+// enqueueInside queues f from a handler of the running turn.
+func (s *Strand) enqueueInside(f func()) {
+	if s.queued.Load() == 0 {
+		// Whatever was submitted from outside before this call has been seen here (the queue's
+		// length is published under the lock before the submitter returns), so nothing must go
+		// ahead of f: the private list keeps the order.
+		s.private.push(f)
+		return
+	}
+	// Something submitted from outside is queued and may have happened before this call: f goes
+	// behind it, and what the turn queued privately before it goes ahead of it all.
+	s.mu.Lock()
+	s.queue.pushFront(s.private)
+	s.queue.push(f)
+	s.queued.Store(int64(s.queue.len()))
+	s.mu.Unlock()
 }
 
 // runTurn runs one turn of handlers on the inner executor.
@@ -130,18 +157,21 @@ func (s *Strand) runTurn() {
 	}
 }
 
-// prepareNextTurn fills batch with what the next turn runs, in order: what this turn left, then
-// what was posted from outside, then what its handlers posted. It reports whether a next turn is
-// needed; if not, the strand is idle again.
+// prepareNextTurn fills batch with what the next turn runs, in order: what this turn left (a
+// handler panicked), then what its handlers queued privately, then the queue. It reports whether
+// a next turn is needed; if not, the strand is idle again.
 func (s *Strand) prepareNextTurn() bool {
 	if s.batch.len() == 0 && s.private.len() > 0 && s.queued.Load() == 0 {
-		s.batch, s.private = s.private, s.batch // nothing from outside to go ahead of it: no lock
+		// Nothing queued from outside: the private list is the next turn, with no lock. A
+		// submission from outside racing with this check happened before none of the list (it
+		// would have been seen), so it may follow it.
+		s.batch, s.private = s.private, s.batch
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batch.append(&s.queue)
 	s.batch.append(s.private)
+	s.batch.append(&s.queue)
 	s.queued.Store(0)
 	if s.batch.len() == 0 {
 		s.scheduled = false

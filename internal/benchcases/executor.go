@@ -23,6 +23,9 @@ func Executor() []Case {
 		{Group: "executor", Name: "IOContext parallel producers", Bench: IOContextParallelProducers},
 		{Group: "executor", Name: "IOContext chain (each posts the next)", Bench: IOContextChain},
 		{Group: "executor", Name: "Strand chain over IOContext", Bench: StrandChain},
+		{Group: "executor", Name: "Strand post then run", Bench: StrandPostThenRun},
+		{Group: "executor", Name: "Strand post to a Run goroutine", Bench: StrandPostToRunner},
+		{Group: "executor", Name: "Strand post from outside and inside", Bench: StrandPostFromBoth},
 		{Group: "executor", Name: "ThreadPool(2) post", Bench: ThreadPoolPost},
 	}
 }
@@ -189,6 +192,67 @@ func StrandChain(b *testing.B) {
 	}
 	s.Post(f)
 	ctx.Run()
+}
+
+// StrandPostThenRun posts bursts of handlers to a strand over an IOContext from outside, then
+// runs them.
+func StrandPostThenRun(b *testing.B) {
+	b.ReportAllocs()
+	ctx := executor.NewIOContext()
+	s := executor.NewStrand(ctx)
+	f := func() {}
+	n := 0
+	for b.Loop() {
+		s.Post(f)
+		if n++; n == burst {
+			ctx.Run()
+			ctx.Restart()
+			n = 0
+		}
+	}
+	ctx.Run()
+}
+
+// StrandPostToRunner posts from the benchmark goroutine to a strand over an IOContext whose Run
+// goroutine runs the strand's turns.
+func StrandPostToRunner(b *testing.B) {
+	b.ReportAllocs()
+	ctx := executor.NewIOContext()
+	s := executor.NewStrand(ctx)
+	guard := executor.MakeWorkGuard(ctx)
+	done := make(chan struct{})
+	go func() {
+		ctx.Run()
+		close(done)
+	}()
+	f := func() {}
+	for b.Loop() {
+		s.Post(f)
+	}
+	guard.Reset()
+	<-done
+}
+
+// StrandPostFromBoth posts from the benchmark goroutine to a strand over an IOContext whose Run
+// goroutine runs the strand's turns, and each of those handlers posts one more from inside: the
+// strand's turns mix handlers posted from outside and from inside. ns/op covers both handlers.
+func StrandPostFromBoth(b *testing.B) {
+	b.ReportAllocs()
+	ctx := executor.NewIOContext()
+	s := executor.NewStrand(ctx)
+	guard := executor.MakeWorkGuard(ctx)
+	done := make(chan struct{})
+	go func() {
+		ctx.Run()
+		close(done)
+	}()
+	inside := func() {}
+	outside := func() { s.Post(inside) }
+	for b.Loop() {
+		s.Post(outside)
+	}
+	guard.Reset()
+	<-done
 }
 
 // ThreadPoolPost posts from outside to a pool of two goroutines and waits for every handler.
