@@ -14,6 +14,13 @@ import (
 // goroutines may be inside those at once, forming a pool. One goroutine calling Run is an implicit
 // strand: its handlers never run concurrently.
 //
+// Order, as in Asio: with one goroutine in the run calls, handlers posted from outside the
+// context's handlers run in the order of the posts, and handlers posted from its handlers run in
+// the order they were posted, after everything posted from outside before them. A handler's posts
+// join the shared queue when its batch of handlers ends, so they may run after a handler another
+// goroutine posted later; a [Strand] keeps that order too. With several goroutines in the run
+// calls, no order holds.
+//
 // Run returns when the context runs out of work, that is when no handler is queued or running and
 // no work is counted (OnWorkStarted, a [WorkGuard], a pending operation), or after Stop. Running out
 // of work stops the context, so later run calls return at once until Restart.
@@ -150,8 +157,9 @@ func (c *IOContext) Post(f func()) {
 	c.mu.Unlock()
 }
 
-// Defer queues f as a continuation. Inside a handler of this context it stays on the current
-// goroutine's private queue, as Post does; elsewhere it is Post.
+// Defer queues f as a continuation. It is Post: inside a handler of this context, f goes to the
+// current goroutine's private queue, which may still be handed to another Run goroutine when the
+// handler's batch ends.
 func (c *IOContext) Defer(f func()) { c.Post(f) }
 
 // Dispatch runs f at once when called from a handler running on this context, and posts it
