@@ -55,6 +55,9 @@ type IOContext struct {
 	// it (that chase was a sixth of a posted handler's cost). Both are set under mu.
 	solo  atomic.Pointer[runner]
 	soloG atomic.Uintptr
+	// concurrent is set by a concurrency hint above one, at construction: the context is then
+	// never serial, whoever is inside its run calls.
+	concurrent bool
 }
 
 // runner is the state of one run call, owned by the goroutine that made it.
@@ -84,6 +87,15 @@ type runner struct {
 
 // NewIOContext returns an empty context, not stopped.
 func NewIOContext() *IOContext { return new(IOContext) }
+
+// NewIOContextConcurrency returns an empty context, not stopped, that the caller means to run
+// from up to hint goroutines at once: Asio's io_context(concurrency_hint). A hint above one makes
+// [Serial] report false for the context from the start, before any goroutine has entered a run
+// call, so that code needing one handler at a time (a composed operation without a strand) fails
+// at once and every time, not when a second goroutine happens to arrive. A hint of one or less
+// gives the context of NewIOContext, which is serial while at most one goroutine runs it. The hint
+// changes nothing else: any number of goroutines may run either context.
+func NewIOContextConcurrency(hint int) *IOContext { return &IOContext{concurrent: hint > 1} }
 
 // Executor returns the context as an [Executor]: Asio's get_executor.
 func (c *IOContext) Executor() Executor { return c }

@@ -72,7 +72,8 @@ func PostsInline(ex Executor) bool {
 
 // Serial reports whether ex runs one handler at a time at present: a [Strand] always; an
 // [IOContext] while at most one goroutine is inside its run calls (the implicit strand of a
-// single-threaded io_context); a [SerialExecutor] when it says so; a [Wrapper] when its inner
+// single-threaded io_context), and never if it was made with a concurrency hint above one
+// ([NewIOContextConcurrency], a [ThreadPool] of several goroutines); a [SerialExecutor] when it says so; a [Wrapper] when its inner
 // executor is serial. Inline is serial only as far as its callers are. System is never serial.
 // An executor that says nothing is trusted to be serial: only the executor knows.
 //
@@ -100,6 +101,9 @@ func Serial(ex Executor) bool {
 // serial reports whether at most one goroutine is inside c's run calls (a handler's nested Poll
 // is the same goroutine).
 func (c *IOContext) serial() bool {
+	if c.concurrent {
+		return false
+	}
 	if c.solo.Load() != nil {
 		return true
 	}

@@ -102,3 +102,46 @@ func TestSerialWithOneRunGoroutineAndANestedPoll(t *testing.T) {
 		t.Error("one Run goroutine polling inside its handler: not serial")
 	}
 }
+
+func TestSerialIsFalseForAThreadPoolOfSeveralFromTheStart(t *testing.T) {
+	// Checked as NewThreadPool returns, before its goroutines can be relied on to be inside Run:
+	// code that needs one handler at a time must see a pool of two as what it will be.
+	for range 100 {
+		pool := executor.NewThreadPool(2)
+		serial := executor.Serial(pool.Executor())
+		pool.Join()
+		if serial {
+			t.Fatal("Serial(NewThreadPool(2).Executor()) = true")
+		}
+	}
+	pool := executor.NewThreadPool(1)
+	defer pool.Join()
+	if !executor.Serial(pool.Executor()) {
+		t.Error("a pool of one goroutine is not serial")
+	}
+	pool2 := executor.NewThreadPool(2)
+	defer pool2.Join()
+	if !executor.Serial(executor.NewStrand(pool2.Executor())) {
+		t.Error("a strand over a pool is not serial")
+	}
+}
+
+func TestSerialFollowsTheConcurrencyHint(t *testing.T) {
+	for _, tc := range []struct {
+		hint   int
+		serial bool
+	}{{0, true}, {1, true}, {2, false}, {8, false}} {
+		ioc := executor.NewIOContextConcurrency(tc.hint)
+		if got := executor.Serial(ioc); got != tc.serial {
+			t.Errorf("hint %d: Serial = %v before any Run, want %v", tc.hint, got, tc.serial)
+		}
+		if got := executor.Serial(tracing{ioc}); got != tc.serial {
+			t.Errorf("hint %d: Serial through a wrapper = %v, want %v", tc.hint, got, tc.serial)
+		}
+		ran := false
+		ioc.Post(func() { ran = true })
+		if ioc.Run(); !ran {
+			t.Errorf("hint %d: the context did not run its handler", tc.hint)
+		}
+	}
+}

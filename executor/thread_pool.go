@@ -10,12 +10,14 @@ type ThreadPool struct {
 	wg    sync.WaitGroup
 }
 
-// NewThreadPool starts a pool of n goroutines (at least one).
+// NewThreadPool starts a pool of n goroutines (at least one). The pool's context is made with n
+// as its concurrency hint ([NewIOContextConcurrency]): with n above one, [Serial] reports false
+// for it from the moment NewThreadPool returns.
 //
 // A handler that panics on a pool goroutine crashes the program, as a panic on any goroutine does
 // (Asio's pool threads end in std::terminate the same way).
 func NewThreadPool(n int) *ThreadPool {
-	p := &ThreadPool{ctx: NewIOContext()}
+	p := &ThreadPool{ctx: NewIOContextConcurrency(n)}
 	p.guard = MakeWorkGuard(p.ctx)
 	for range max(n, 1) {
 		p.wg.Go(func() { p.ctx.Run() })
