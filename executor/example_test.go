@@ -34,21 +34,6 @@ func ExampleWorkGuard() {
 	// Output: posted from another goroutine
 }
 
-// Dispatch runs inline when the caller already runs on the executor; Post never does.
-func ExampleIOContext_Dispatch() {
-	ctx := executor.NewIOContext()
-	ctx.Post(func() {
-		ctx.Post(func() { fmt.Println("posted: runs after the handler returns") })
-		ctx.Dispatch(func() { fmt.Println("dispatched: runs at once") })
-		fmt.Println("handler returns")
-	})
-	ctx.Run()
-	// Output:
-	// dispatched: runs at once
-	// handler returns
-	// posted: runs after the handler returns
-}
-
 // A strand over a thread pool: handlers run on the pool's goroutines but never concurrently, so
 // they need no lock for the state they share.
 func ExampleStrand() {

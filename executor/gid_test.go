@@ -1,7 +1,8 @@
 package executor_test
 
-import "runtime"
+import "github.com/beastgo/beast/internal/gid"
 
-// gidKnown mirrors internal/gid.Known: on these architectures executors can identify goroutines,
-// so Dispatch from inside runs inline.
-func gidKnown() bool { return runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" }
+// gidKnown reports whether executors can identify goroutines in this build: then Dispatch from
+// inside runs inline and RunningInThisThread answers; otherwise Dispatch posts and
+// RunningInThisThread reports false (the fallback, forced by the tag beastgo_nogid).
+func gidKnown() bool { return gid.Known }

@@ -156,8 +156,14 @@ func TestIdleHookOwnPostsDoNotWakeIt(t *testing.T) {
 		ctx.RunOne() // the first runs the queued handler; the others wait in the hook, which posts
 	}
 	guard.Reset()
-	if w.posts != 2 || w.wakes != 0 {
-		t.Fatalf("hook posted %d handlers and was woken %d times; its own posts must not wake it", w.posts, w.wakes)
+	// Where goroutines cannot be identified, the context cannot tell the hook's posts from
+	// another goroutine's: each is an ordinary post and wakes the wait it was made in, once.
+	wantWakes := w.posts
+	if gidKnown() {
+		wantWakes = 0
+	}
+	if w.posts != 2 || w.wakes != wantWakes {
+		t.Fatalf("hook posted %d handlers and was woken %d times, want 2 and %d", w.posts, w.wakes, wantWakes)
 	}
 }
 

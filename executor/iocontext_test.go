@@ -346,8 +346,8 @@ func TestIOContextDispatchInlineInsideQueuedOutside(t *testing.T) {
 		l.add("before")
 		ctx.Dispatch(l.handler("dispatched inside"))
 		l.add("after")
-		if !ctx.RunningInThisThread() {
-			t.Error("RunningInThisThread is false inside a handler")
+		if ctx.RunningInThisThread() != gidKnown() {
+			t.Errorf("RunningInThisThread is %v inside a handler, want %v (goroutines known)", !gidKnown(), gidKnown())
 		}
 	})
 	ctx.Run()

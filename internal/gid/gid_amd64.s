@@ -1,7 +1,9 @@
+//go:build gc && !beastgo_nogid
+
 #include "textflag.h"
 
-// func Current() uintptr
-TEXT ·Current(SB),NOSPLIT,$0-8
+// func current() uintptr
+TEXT ·current(SB),NOSPLIT,$0-8
 	MOVQ	(TLS), AX
 	MOVQ	AX, ret+0(FP)
 	RET

@@ -1,10 +1,11 @@
-//go:build amd64 || arm64
+//go:build gc && (amd64 || arm64) && !beastgo_nogid
 
 package gid
 
-const known = true
+// asm is true where current reads the runtime's goroutine descriptor.
+const asm = true
 
-// Current returns an identifier of the calling goroutine, unique among live goroutines.
+// current returns the address of the calling goroutine's runtime descriptor.
 //
 //go:noescape
-func Current() uintptr
+func current() uintptr

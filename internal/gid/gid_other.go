@@ -1,8 +1,9 @@
-//go:build !amd64 && !arm64
+//go:build !gc || !(amd64 || arm64) || beastgo_nogid
 
 package gid
 
-const known = false
+// asm is false: this build has no cheap way to identify goroutines.
+const asm = false
 
-// Current returns 0: this architecture has no cheap way to identify goroutines.
-func Current() uintptr { return 0 }
+// current returns 0, "unknown".
+func current() uintptr { return 0 }
