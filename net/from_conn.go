@@ -52,7 +52,7 @@ type connOp struct {
 	busy bool // started and its handler not yet called
 	b    []byte
 	h    completion.Handler[IOResult]
-	hex  executor.Executor
+	work completion.Work // on c.ex and the handler's executor, until the handler has run
 	res  IOResult
 
 	// Guarded by c.mu: the cancellation of a read.
@@ -176,12 +176,9 @@ func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, h completion.
 		c.reject(h, hex, err)
 		return
 	}
-	o.busy, o.b, o.h, o.hex = true, b, h, hex
+	o.busy, o.b, o.h = true, b, h
+	o.work = completion.StartWork(c.ex, hex)
 	o.gen++
-	c.ex.OnWorkStarted() // released when the handler has run
-	if hex != c.ex {
-		hex.OnWorkStarted()
-	}
 	switch {
 	case ctx != nil && ctx.Err() != nil:
 		o.res = IOResult{Err: completion.Canceled(ctx)}
@@ -213,7 +210,7 @@ func (c *ConnStream) serve(ch <-chan *connOp, once func(*connOp) IOResult) {
 		}
 		o.res = res
 		c.mu.Unlock()
-		o.hex.Post(o.deliver)
+		o.work.Handler().Post(o.deliver)
 	}
 }
 
@@ -278,28 +275,19 @@ func (c *ConnStream) cancelRead(o *connOp, gen uint64, err error) {
 func (o *connOp) complete() {
 	c := o.c
 	c.mu.Lock()
-	h, res, hex := o.h, o.res, o.hex
-	o.busy, o.b, o.h, o.hex, o.res = false, nil, nil, nil, IOResult{}
+	h, res, work := o.h, o.res, o.work
+	o.busy, o.b, o.h, o.work, o.res = false, nil, nil, completion.Work{}, IOResult{}
 	c.mu.Unlock()
 	h.Complete(res)
-	if hex != c.ex {
-		hex.OnWorkFinished()
-	}
-	c.ex.OnWorkFinished()
+	work.Finish()
 }
 
 // reject completes an operation that cannot start with err, posted, holding work until then.
 func (c *ConnStream) reject(h completion.Handler[IOResult], hex executor.Executor, err error) {
-	c.ex.OnWorkStarted()
-	if hex != c.ex {
-		hex.OnWorkStarted()
-	}
+	w := completion.StartWork(c.ex, hex)
 	hex.Post(func() {
 		h.Complete(IOResult{Err: err})
-		if hex != c.ex {
-			hex.OnWorkFinished()
-		}
-		c.ex.OnWorkFinished()
+		w.Finish()
 	})
 }
 

@@ -9,10 +9,9 @@ import (
 // then dispatched to h's executor, as every immediate completion is. It allocates; it serves only
 // misuse and setup errors.
 func postResult[R any](ex executor.Executor, h completion.Handler[R], r R) {
-	hex := completion.AssociatedExecutor(h, ex)
-	ex.OnWorkStarted()
+	w := completion.StartWork(ex, completion.AssociatedExecutor(h, ex))
 	ex.Post(func() {
-		hex.Dispatch(func() { h.Complete(r) })
-		ex.OnWorkFinished()
+		w.Handler().Dispatch(func() { h.Complete(r) })
+		w.Finish()
 	})
 }

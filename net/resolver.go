@@ -51,19 +51,12 @@ func (r *Resolver) AsyncResolve(host, port string, h completion.Handler[ResolveR
 	if lookup == nil {
 		lookup = stdnet.DefaultResolver.LookupNetIP
 	}
-	hex := completion.AssociatedExecutor(h, r.ex)
-	r.ex.OnWorkStarted()
-	if hex != r.ex {
-		hex.OnWorkStarted()
-	}
+	w := completion.StartWork(r.ex, completion.AssociatedExecutor(h, r.ex))
 	go func() {
 		res := resolve(ctx, lookup, host, port)
-		hex.Post(func() { // from a goroutine that runs no executor: post
-			if hex != r.ex {
-				hex.OnWorkFinished()
-			}
-			r.ex.OnWorkFinished()
+		w.Handler().Post(func() { // from a goroutine that runs no executor: post
 			h.Complete(res)
+			w.Finish()
 		})
 	}()
 }

@@ -38,7 +38,7 @@ type TCPAcceptor struct {
 // pendingAccept is an AsyncAccept waiting for a connection.
 type pendingAccept struct {
 	h    completion.Handler[AcceptResult]
-	hex  executor.Executor // the handler's
+	work completion.Work   // on the acceptor's executor and the handler's, until the handler has run
 	ex   executor.Executor // the accepted socket's
 	stop func() bool       // disarms the handler's context
 }
@@ -105,11 +105,7 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 		postResult(a.ex, h, AcceptResult{Err: err})
 		return
 	}
-	p := &pendingAccept{h: h, hex: completion.AssociatedExecutor(h, a.ex), ex: ex}
-	a.ex.OnWorkStarted() // released when the handler has run
-	if p.hex != a.ex {
-		p.hex.OnWorkStarted()
-	}
+	p := &pendingAccept{h: h, ex: ex, work: completion.StartWork(a.ex, completion.AssociatedExecutor(h, a.ex))}
 	if a.ready != nil || a.readyErr != nil {
 		// The goroutine accepted a connection after an accept was cancelled.
 		conn, err := a.ready, a.readyErr
@@ -169,12 +165,9 @@ func (a *TCPAcceptor) deliver(p *pendingAccept, conn *stdnet.TCPConn, err error)
 
 // complete posts p's handler with res and releases p's work when it has run.
 func (a *TCPAcceptor) complete(p *pendingAccept, res AcceptResult) {
-	p.hex.Post(func() {
+	p.work.Handler().Post(func() {
 		p.h.Complete(res)
-		if p.hex != a.ex {
-			p.hex.OnWorkFinished()
-		}
-		a.ex.OnWorkFinished()
+		p.work.Finish()
 	})
 }
 

@@ -106,7 +106,7 @@ func (s *TCPSocket) conn() (*tcpConn, error) {
 // dialing is an AsyncConnect in progress: the goroutine that dials, and its handler.
 type dialing struct {
 	h        completion.Handler[error]
-	hex      executor.Executor
+	work     completion.Work    // on the socket's executor and the handler's, until the handler has run
 	uctx     context.Context    // h's context, if any
 	cancel   context.CancelFunc // ends the dial's context
 	canceled bool               // Cancel was called for it; guarded by the socket's mu
@@ -119,7 +119,7 @@ type dialing struct {
 // completion.ErrOperationAborted. It dials with net.Dialer.DialContext on a goroutine of its own,
 // which ends when the dial does; h's context (completion.WithContext) cancels the dial.
 func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error]) {
-	d := &dialing{h: h, hex: completion.AssociatedExecutor(h, s.ex), uctx: completion.AssociatedContext(h), done: make(chan struct{})}
+	d := &dialing{h: h, uctx: completion.AssociatedContext(h), done: make(chan struct{})}
 	parent := d.uctx
 	if parent == nil {
 		parent = context.Background()
@@ -137,10 +137,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	if oldConn != nil {
 		oldConn.cs.Close()
 	}
-	s.ex.OnWorkStarted() // released when the handler has run
-	if d.hex != s.ex {
-		d.hex.OnWorkStarted()
-	}
+	d.work = completion.StartWork(s.ex, completion.AssociatedExecutor(h, s.ex))
 	go s.dialTo(d, ctx, addr)
 }
 
@@ -174,12 +171,9 @@ func (s *TCPSocket) dialTo(d *dialing, ctx context.Context, addr netip.AddrPort)
 	if err != nil && conn != nil {
 		conn.Close()
 	}
-	d.hex.Post(func() { // from a goroutine that runs no executor: post
+	d.work.Handler().Post(func() { // from a goroutine that runs no executor: post
 		d.h.Complete(err)
-		if d.hex != s.ex {
-			d.hex.OnWorkFinished()
-		}
-		s.ex.OnWorkFinished()
+		d.work.Finish()
 	})
 }
 

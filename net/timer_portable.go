@@ -29,7 +29,7 @@ type SteadyTimer struct {
 type timerWait struct {
 	t     *SteadyTimer
 	h     completion.Handler[error]
-	hex   executor.Executor
+	work  completion.Work // on the timer's executor and the handler's, until the handler has run
 	timer *time.Timer
 	stop  func() bool // disarms the context's cancellation
 }
@@ -54,12 +54,8 @@ func (t *SteadyTimer) AsyncWait(h completion.Handler[error]) {
 		postResult(t.ex, h, nil)
 		return
 	}
-	w := &timerWait{t: t, h: h, hex: completion.AssociatedExecutor(h, t.ex)}
+	w := &timerWait{t: t, h: h, work: completion.StartWork(t.ex, completion.AssociatedExecutor(h, t.ex))}
 	t.waits = append(t.waits, w)
-	t.ex.OnWorkStarted() // released when the handler has run
-	if w.hex != t.ex {
-		w.hex.OnWorkStarted()
-	}
 	// Both callbacks take t.mu first, so neither acts before these assignments are made.
 	w.timer = time.AfterFunc(wait, func() { w.finish(nil) })
 	if ctx != nil && ctx.Done() != nil {
@@ -111,12 +107,8 @@ func (w *timerWait) deliver(err error) {
 	if w.stop != nil {
 		w.stop()
 	}
-	t := w.t
-	w.hex.Post(func() {
+	w.work.Handler().Post(func() {
 		w.h.Complete(err)
-		if w.hex != t.ex {
-			w.hex.OnWorkFinished()
-		}
-		t.ex.OnWorkFinished()
+		w.work.Finish()
 	})
 }

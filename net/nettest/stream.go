@@ -87,7 +87,7 @@ type op struct {
 	gen       uint64
 	b         []byte
 	h         completion.Handler[net.IOResult]
-	hex       executor.Executor
+	work      completion.Work // on s.ex and the handler's executor, until the handler has run
 	res       net.IOResult
 	cancelErr error       // set by the handler's context ending while pending
 	stop      func() bool // disarms the context's cancellation; nil without a context
@@ -224,12 +224,9 @@ func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
 		s.reject(h, hex, net.ErrInProgress)
 		return
 	}
-	o.busy, o.b, o.h, o.hex = true, b, h, hex
+	o.busy, o.b, o.h = true, b, h
+	o.work = completion.StartWork(s.ex, hex)
 	o.gen++
-	s.ex.OnWorkStarted() // released when the handler has run
-	if hex != s.ex {
-		hex.OnWorkStarted()
-	}
 	settled, kickPeer, kickSelf := true, false, false
 	switch {
 	case o.fail():
@@ -391,7 +388,7 @@ func (s *Stream) serve() {
 	s.peer.post(kickPeer)
 	for _, o := range done {
 		if o != nil {
-			o.hex.Dispatch(o.deliver)
+			o.work.Handler().Dispatch(o.deliver)
 		}
 	}
 }
@@ -401,28 +398,19 @@ func (s *Stream) serve() {
 func (o *op) complete() {
 	s := o.s
 	s.mu.Lock()
-	h, res, hex := o.h, o.res, o.hex
-	o.busy, o.b, o.h, o.hex, o.res = false, nil, nil, nil, net.IOResult{}
+	h, res, work := o.h, o.res, o.work
+	o.busy, o.b, o.h, o.work, o.res = false, nil, nil, completion.Work{}, net.IOResult{}
 	s.mu.Unlock()
 	h.Complete(res)
-	if hex != s.ex {
-		hex.OnWorkFinished()
-	}
-	s.ex.OnWorkFinished()
+	work.Finish()
 }
 
 // reject completes an operation that cannot start with err, posted, holding work until then.
 func (s *Stream) reject(h completion.Handler[net.IOResult], hex executor.Executor, err error) {
-	s.ex.OnWorkStarted()
-	if hex != s.ex {
-		hex.OnWorkStarted()
-	}
+	w := completion.StartWork(s.ex, hex)
 	hex.Post(func() {
 		h.Complete(net.IOResult{Err: err})
-		if hex != s.ex {
-			hex.OnWorkFinished()
-		}
-		s.ex.OnWorkFinished()
+		w.Finish()
 	})
 }
 
