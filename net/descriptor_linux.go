@@ -279,7 +279,7 @@ func (d *descriptor) ready(events uint32) {
 func (o *op) retry() {
 	d := o.d
 	d.mu.Lock()
-	if !o.pending || o.perform() {
+	if !o.pending || d.closed || o.perform() { // closing: Close aborts the pending operation
 		d.mu.Unlock()
 		return
 	}
@@ -405,7 +405,23 @@ func (d *descriptor) deliver(out outcome) {
 	}
 }
 
-// close deregisters and closes the descriptor after aborting its pending operations.
+// use runs f, a system call on the descriptor's number, while the descriptor is open, and fails
+// with net.ErrClosed once it is closing: the mutex is the reference f holds, so close(2) cannot
+// happen during f and f cannot act on a number the kernel has handed to another socket.
+func (d *descriptor) use(f func(fd int) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return stdnet.ErrClosed
+	}
+	return f(d.fd)
+}
+
+// close marks the descriptor closing, aborts its pending operations, and deregisters and closes
+// it. Every system call on the descriptor runs under d.mu after checking closed (use, and the
+// operations' begin, start and retry), so once closed is set under the lock and the lock is
+// released no caller holds the number: close(2) comes after the last one, as with the reference
+// count of Go's internal/poll, at no cost to the reads and writes, which take d.mu already.
 func (d *descriptor) close() error {
 	d.mu.Lock()
 	if d.closed {

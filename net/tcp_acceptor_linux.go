@@ -3,6 +3,7 @@
 package net
 
 import (
+	stdnet "net"
 	"net/netip"
 	"os"
 	"sync"
@@ -13,12 +14,15 @@ import (
 	"github.com/beastgo/beast/executor"
 )
 
-// TCPAcceptor listens for TCP connections: Asio's ip::tcp::acceptor.
+// TCPAcceptor listens for TCP connections: Asio's ip::tcp::acceptor. Close is final: after it
+// Listen, AsyncAccept and Close fail with an error matching net.ErrClosed of Go's net package, and
+// Addr still reports the address it listened on.
 type TCPAcceptor struct {
-	ex   executor.Executor
-	mu   sync.Mutex
-	d    *descriptor
-	addr netip.AddrPort
+	ex     executor.Executor
+	mu     sync.Mutex
+	d      *descriptor
+	addr   netip.AddrPort
+	closed bool
 }
 
 // NewTCPAcceptor returns an acceptor whose operations complete on ex.
@@ -28,9 +32,12 @@ func NewTCPAcceptor(ex executor.Executor) *TCPAcceptor { return &TCPAcceptor{ex:
 // does by default, and listens with the given backlog (0: the system's maximum).
 func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 	a.mu.Lock()
-	listening := a.d != nil
+	listening, closed := a.d != nil, a.closed
 	a.mu.Unlock()
-	if listening {
+	switch {
+	case closed:
+		return stdnet.ErrClosed
+	case listening:
 		return ErrListening
 	}
 	sa, family := toSockaddr(addr)
@@ -64,6 +71,15 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 		return err
 	}
 	a.mu.Lock()
+	if a.closed || a.d != nil { // Close, or another Listen, came in the meantime
+		closed := a.closed
+		a.mu.Unlock()
+		d.close()
+		if closed {
+			return stdnet.ErrClosed
+		}
+		return ErrListening
+	}
 	a.d, a.addr = d, fromSockaddr(bound)
 	a.mu.Unlock()
 	return nil
@@ -83,10 +99,14 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 		ex = a.ex
 	}
 	a.mu.Lock()
-	d := a.d
+	d, closed := a.d, a.closed
 	a.mu.Unlock()
 	if d == nil {
-		postResult(a.ex, h, AcceptResult{Err: ErrNotConnected})
+		err := ErrNotConnected
+		if closed {
+			err = stdnet.ErrClosed
+		}
+		postResult(a.ex, h, AcceptResult{Err: err})
 		return
 	}
 	hex, ctx := completion.Associated(h, a.ex)
@@ -114,6 +134,11 @@ func (a *TCPAcceptor) Cancel() int {
 // Close stops listening; a pending accept completes with completion.ErrOperationAborted.
 func (a *TCPAcceptor) Close() error {
 	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return stdnet.ErrClosed
+	}
+	a.closed = true
 	d := a.d
 	a.mu.Unlock()
 	if d == nil {

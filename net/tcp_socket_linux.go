@@ -3,8 +3,10 @@
 package net
 
 import (
+	stdnet "net"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -20,11 +22,18 @@ import (
 //
 // This is the Linux reactor path. Off Linux, and on Linux with the beastgo_portable build tag, the
 // same API runs over Go's net package with goroutines (docs/net.md, "The portable path").
+//
+// Close is final: after it every method fails with an error matching net.ErrClosed of Go's net
+// package, and none acts on the descriptor number, which the kernel may have given to another
+// socket. A method racing Close either completes on the socket's own descriptor or fails so.
 type TCPSocket struct {
 	ex executor.Executor
 	// d is nil until connected or accepted, and replaced by a new connect. Atomic rather than
 	// under a mutex: every read and write loads it, and the lock pair was 2% of a round trip.
 	d atomic.Pointer[descriptor]
+
+	mu     sync.Mutex // orders Close with AsyncConnect's replacement of d
+	closed bool       // Close was called; under mu
 }
 
 // NewTCPSocket returns an unconnected socket whose operations complete on ex (when their handlers
@@ -57,10 +66,28 @@ func (s *TCPSocket) Executor() executor.Executor { return s.ex }
 
 func (s *TCPSocket) descriptor() *descriptor { return s.d.Load() }
 
+// open returns the socket's descriptor, or the error of a socket that has none: closed, or not
+// yet connected.
+func (s *TCPSocket) open() (*descriptor, error) {
+	if d := s.d.Load(); d != nil {
+		return d, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, stdnet.ErrClosed
+	}
+	return nil, ErrNotConnected
+}
+
 // AsyncConnect connects the socket to addr and completes h with nil or the error (a
 // *os.SyscallError; errors.Is(err, syscall.ECONNREFUSED) for a refused connection). A socket that
-// is already open is closed first, as Asio does.
+// is already open is closed first, as Asio does; a socket closed by Close stays closed.
 func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error]) {
+	if s.isClosed() {
+		postResult(s.ex, h, error(stdnet.ErrClosed))
+		return
+	}
 	sa, family := toSockaddr(addr)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
@@ -73,7 +100,16 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 		return
 	}
 	d := ns.d.Load()
-	if old := s.d.Swap(d); old != nil {
+	s.mu.Lock()
+	if s.closed { // Close came in the meantime
+		s.mu.Unlock()
+		d.close()
+		postResult(s.ex, h, error(stdnet.ErrClosed))
+		return
+	}
+	old := s.d.Swap(d)
+	s.mu.Unlock()
+	if old != nil {
 		old.close()
 	}
 	hex, ctx := completion.Associated(h, s.ex)
@@ -96,6 +132,12 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	}
 	d.mu.Unlock()
 	d.ex.Post(d.write.post)
+}
+
+func (s *TCPSocket) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 func ignoringEINTRErr(f func() error) error {
@@ -121,7 +163,8 @@ func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult]) {
 	d := s.descriptor()
 	if d == nil {
-		postResult(s.ex, h, IOResult{Err: ErrNotConnected})
+		_, err := s.open()
+		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
 	o := &d.read
@@ -150,11 +193,13 @@ var _ = func() {
 // Shutdown ends one or both directions of the connection: after ShutdownWrite the peer reads
 // io.EOF once it has read everything sent before.
 func (s *TCPSocket) Shutdown(how ShutdownHow) error {
-	d := s.descriptor()
-	if d == nil {
-		return ErrNotConnected
+	d, err := s.open()
+	if err != nil {
+		return err
 	}
-	return os.NewSyscallError("shutdown", unix.Shutdown(d.fd, int(how)))
+	return d.use(func(fd int) error {
+		return os.NewSyscallError("shutdown", unix.Shutdown(fd, int(how)))
+	})
 }
 
 // Cancel completes every pending operation of the socket with completion.ErrOperationAborted and
@@ -168,9 +213,16 @@ func (s *TCPSocket) Cancel() int {
 }
 
 // Close cancels the pending operations (they complete with completion.ErrOperationAborted) and
-// closes the socket. Later operations complete with net.ErrClosed.
+// closes the socket. Later operations, and Close again, fail with net.ErrClosed.
 func (s *TCPSocket) Close() error {
-	d := s.descriptor()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return stdnet.ErrClosed
+	}
+	s.closed = true
+	d := s.d.Load()
+	s.mu.Unlock()
 	if d == nil {
 		return nil
 	}
@@ -188,13 +240,18 @@ func (s *TCPSocket) RemoteAddr() (netip.AddrPort, error) {
 }
 
 func (s *TCPSocket) addr(get func(int) (unix.Sockaddr, error), name string) (netip.AddrPort, error) {
-	d := s.descriptor()
-	if d == nil {
-		return netip.AddrPort{}, ErrNotConnected
-	}
-	sa, err := get(d.fd)
+	d, err := s.open()
 	if err != nil {
-		return netip.AddrPort{}, os.NewSyscallError(name, err)
+		return netip.AddrPort{}, err
+	}
+	var sa unix.Sockaddr
+	err = d.use(func(fd int) error {
+		var err error
+		sa, err = get(fd)
+		return os.NewSyscallError(name, err)
+	})
+	if err != nil {
+		return netip.AddrPort{}, err
 	}
 	return fromSockaddr(sa), nil
 }
@@ -221,12 +278,17 @@ func (s *TCPSocket) SetWriteBuffer(bytes int) error {
 
 // NoDelay reports whether Nagle's algorithm is off.
 func (s *TCPSocket) NoDelay() (bool, error) {
-	d := s.descriptor()
-	if d == nil {
-		return false, ErrNotConnected
+	d, err := s.open()
+	if err != nil {
+		return false, err
 	}
-	v, err := unix.GetsockoptInt(d.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
-	return v != 0, os.NewSyscallError("getsockopt", err)
+	var v int
+	err = d.use(func(fd int) error {
+		var err error
+		v, err = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+		return os.NewSyscallError("getsockopt", err)
+	})
+	return v != 0, err
 }
 
 func (s *TCPSocket) setBool(level, opt int, on bool) error {
@@ -238,11 +300,13 @@ func (s *TCPSocket) setBool(level, opt int, on bool) error {
 }
 
 func (s *TCPSocket) setInt(level, opt, v int) error {
-	d := s.descriptor()
-	if d == nil {
-		return ErrNotConnected
+	d, err := s.open()
+	if err != nil {
+		return err
 	}
-	return os.NewSyscallError("setsockopt", unix.SetsockoptInt(d.fd, level, opt, v))
+	return d.use(func(fd int) error {
+		return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, level, opt, v))
+	})
 }
 
 var _ AsyncStream = (*TCPSocket)(nil)
