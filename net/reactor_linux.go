@@ -230,14 +230,28 @@ func (r *reactor) addTimer(w *timerWait) {
 	}
 }
 
-// removeTimer takes w out of the queue; it reports false if w already fired or was removed.
-func (r *reactor) removeTimer(w *timerWait) bool {
+// removeTimer takes w out of the queue with its cancellation's stop function, which the caller
+// calls; it reports false if w already fired or was removed.
+func (r *reactor) removeTimer(w *timerWait) (stop func() bool, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.index < 0 {
+		return nil, false
+	}
+	heap.Remove(&r.timers, w.index)
+	stop, w.stop = w.stop, nil
+	return stop, true
+}
+
+// setTimerStop gives w, still queued, its cancellation's stop function, for whoever takes w out
+// of the queue to call; it reports false, and keeps nothing, if w has left the queue already.
+func (r *reactor) setTimerStop(w *timerWait, stop func() bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if w.index < 0 {
 		return false
 	}
-	heap.Remove(&r.timers, w.index)
+	w.stop = stop
 	return true
 }
 
@@ -249,8 +263,10 @@ func (r *reactor) fireTimers(now time.Time) {
 			return
 		}
 		w := heap.Pop(&r.timers).(*timerWait)
+		stop := w.stop
+		w.stop = nil
 		r.mu.Unlock()
-		w.complete(nil)
+		w.complete(nil, stop)
 		r.release()
 	}
 }

@@ -30,7 +30,7 @@ type timerWait struct {
 	index    int // in the reactor's heap; -1 when not in it
 	h        completion.Handler[error]
 	hex      executor.Executor
-	stop     func() bool // disarms the context's cancellation
+	stop     func() bool // disarms the context's cancellation; under the reactor's mu
 }
 
 // NewSteadyTimer returns a timer whose waits complete on ex; it expires at once until set.
@@ -64,11 +64,16 @@ func (t *SteadyTimer) AsyncWait(h completion.Handler[error]) {
 	if w.hex != t.ex {
 		w.hex.OnWorkStarted()
 	}
+	// The wait is in the heap before Cancel can see it in t.waits and before its context's
+	// cancellation is armed, so a cancellation that arrives from here on finds it there.
+	t.r.addTimer(w)
 	t.mu.Unlock()
 	if ctx != nil && ctx.Done() != nil {
-		w.stop = context.AfterFunc(ctx, func() { w.abort(completion.Canceled(ctx)) })
+		stop := context.AfterFunc(ctx, func() { w.abort(completion.Canceled(ctx)) })
+		if !t.r.setTimerStop(w, stop) {
+			stop() // w fired or was cancelled already
+		}
 	}
-	t.r.addTimer(w)
 }
 
 // Cancel completes every pending wait with completion.ErrOperationAborted and returns how many.
@@ -80,9 +85,9 @@ func (t *SteadyTimer) Cancel() int {
 	t.mu.Unlock()
 	n := 0
 	for _, w := range waits {
-		if t.r.removeTimer(w) {
+		if stop, ok := t.r.removeTimer(w); ok {
 			t.r.release()
-			w.finish(completion.ErrOperationAborted, false)
+			w.finish(completion.ErrOperationAborted, stop, false)
 			n++
 		}
 	}
@@ -91,17 +96,18 @@ func (t *SteadyTimer) Cancel() int {
 
 // abort cancels w alone, for its context.
 func (w *timerWait) abort(err error) {
-	if w.t.r.removeTimer(w) {
+	if stop, ok := w.t.r.removeTimer(w); ok {
 		w.t.r.release()
 		w.t.forget(w)
-		w.finish(err, false)
+		w.finish(err, stop, false)
 	}
 }
 
-// complete is called by the reactor when w's deadline passes.
-func (w *timerWait) complete(err error) {
+// complete is called by the reactor when w's deadline passes, with the cancellation's stop
+// function it took out of w.
+func (w *timerWait) complete(err error, stop func() bool) {
 	w.t.forget(w)
-	w.finish(err, true)
+	w.finish(err, stop, true)
 }
 
 func (t *SteadyTimer) forget(w *timerWait) {
@@ -118,9 +124,9 @@ func (t *SteadyTimer) forget(w *timerWait) {
 // finish delivers the completion to the handler's executor and releases the wait's work. The
 // reactor's expiries are dispatched; cancellations are posted, so a handler never runs inside the
 // Cancel or ExpiresAfter call that cancelled it.
-func (w *timerWait) finish(err error, dispatch bool) {
-	if w.stop != nil {
-		w.stop()
+func (w *timerWait) finish(err error, stop func() bool, dispatch bool) {
+	if stop != nil {
+		stop()
 	}
 	t := w.t
 	invoke := func() {
