@@ -52,7 +52,7 @@ type IOContext struct {
 	runners atomic.Pointer[[]*runner]
 	// solo and soloG are the only runner and its goroutine while there is exactly one, so that
 	// current, called on every Post, compares one word instead of chasing three pointers to find
-	// it (that chase was a sixth of a posted handler's cost). Both are set under mu.
+	// it. Both are set under mu.
 	solo  atomic.Pointer[runner]
 	soloG atomic.Uintptr
 	// concurrent is set by a concurrency hint above one, at construction: the context is then
@@ -78,8 +78,8 @@ type runner struct {
 	// since another goroutine may release that unit meanwhile and bring c.work to zero.
 	work    int64
 	private *fifo // handlers this goroutine posted while running; they follow batch
-	// fifos backs batch and private, which finish swaps by pointer: copying the structs made the
-	// CPU stall on store forwarding, a fifth of a posted handler's cost.
+	// fifos backs batch and private, which finish swaps by pointer: copying the structs would
+	// make the CPU stall on store forwarding once per batch.
 	fifos [2]fifo
 	wake  chan struct{}
 	timer *time.Timer

@@ -104,6 +104,16 @@ var strandOrderScripts = [][]step{
 	{{"a (inside)", false}, {"b (outside, after a)", true}},
 	{{"b (outside)", true}, {"a (inside, after b)", false}},
 	{{"a1", false}, {"b1", true}, {"a2", false}, {"b2", true}, {"a3", false}},
+	longScript(),
+}
+
+// longScript interleaves submissions from inside and outside in runs of different lengths.
+func longScript() []step {
+	var script []step
+	for i, c := range "iioiooiiioooioiiiiooooiooioi" {
+		script = append(script, step{fmt.Sprint(i), c == 'o'})
+	}
+	return script
 }
 
 func testStrandOrder(t *testing.T, inner executor.Executor, iterations int) {

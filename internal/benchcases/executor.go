@@ -25,7 +25,7 @@ func Executor() []Case {
 		{Group: "executor", Name: "Strand chain over IOContext", Bench: StrandChain},
 		{Group: "executor", Name: "Strand post then run", Bench: StrandPostThenRun},
 		{Group: "executor", Name: "Strand post to a Run goroutine", Bench: StrandPostToRunner},
-		{Group: "executor", Name: "Strand post from outside and inside", Bench: StrandPostFromBoth},
+		{Group: "executor", Name: "Strand post from outside and inside", Unit: "2 handlers", Bench: StrandPostFromBoth},
 		{Group: "executor", Name: "ThreadPool(2) post", Bench: ThreadPoolPost},
 	}
 }
