@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	stdnet "net"
+	"net/netip"
 	"os"
 	"sync"
 
@@ -23,6 +24,10 @@ type descriptor struct {
 	fd int
 	r  *reactor
 	ex executor.Executor // the I/O executor: immediate completions are posted here
+	// laddr and raddr are the local and remote addresses where known without a system call (a
+	// listener's bound address, a connect's target, an accepted peer), for errors; set before
+	// the descriptor is shared, and not changed after.
+	laddr, raddr netip.AddrPort
 
 	mu     sync.Mutex
 	closed bool
@@ -77,12 +82,14 @@ type op struct {
 	retryFn    func() // o.retry, bound once
 }
 
-func newDescriptor(fd int, ex executor.Executor) (*descriptor, error) {
+// newDescriptor registers fd, whose local and remote addresses are laddr and raddr where known,
+// with ex's reactor.
+func newDescriptor(fd int, ex executor.Executor, laddr, raddr netip.AddrPort) (*descriptor, error) {
 	r, err := reactorFor(ex)
 	if err != nil {
 		return nil, err
 	}
-	d := &descriptor{fd: fd, r: r, ex: ex, maybeReadable: true, maybeWritable: true}
+	d := &descriptor{fd: fd, r: r, ex: ex, laddr: laddr, raddr: raddr, maybeReadable: true, maybeWritable: true}
 	d.read.init(d)
 	d.write.init(d)
 	if err := r.register(d); err != nil {
@@ -103,7 +110,7 @@ func (o *op) init(d *descriptor) {
 func (o *op) begin(kind opKind, hex executor.Executor) error {
 	switch {
 	case o.d.closed: // before busy: an operation aborted by Close may not have run its handler yet
-		return stdnet.ErrClosed
+		return o.d.opError(kind.name(), stdnet.ErrClosed)
 	case o.busy:
 		return ErrInProgress
 	}
@@ -123,7 +130,7 @@ func (o *op) start(ctx context.Context) {
 	d := o.d
 	switch {
 	case d.closed:
-		o.res = IOResult{Err: stdnet.ErrClosed}
+		o.res = IOResult{Err: d.opError(o.kind.name(), stdnet.ErrClosed)}
 	case ctx != nil && ctx.Err() != nil:
 		o.res = IOResult{Err: completion.Canceled(ctx)}
 	case o.perform():
@@ -158,7 +165,7 @@ func (o *op) perform() (wouldBlock bool) {
 		if err == unix.EAGAIN {
 			return true
 		}
-		o.res = readResult(n, err)
+		o.res = d.readResult(n, err)
 	case opWrite:
 		if len(o.b) == 0 {
 			o.res = IOResult{}
@@ -175,7 +182,7 @@ func (o *op) perform() (wouldBlock bool) {
 			return true
 		}
 		if err != nil {
-			o.res = IOResult{N: max(n, 0), Err: os.NewSyscallError("write", err)}
+			o.res = IOResult{N: max(n, 0), Err: d.opError("write", os.NewSyscallError("write", err))}
 		} else {
 			o.res = IOResult{N: n}
 		}
@@ -193,22 +200,22 @@ func (o *op) perform() (wouldBlock bool) {
 			err = unix.Errno(errno)
 		}
 		if err != nil {
-			o.res = IOResult{Err: os.NewSyscallError("connect", err)}
+			o.res = IOResult{Err: d.opError("dial", os.NewSyscallError("connect", err))}
 		} else {
 			o.res = IOResult{}
 		}
 	case opAccept:
-		nfd, _, err := unix.Accept4(d.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, peer, err := unix.Accept4(d.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err == unix.EAGAIN || err == unix.ECONNABORTED {
 			return true
 		}
 		if err != nil {
-			o.res = IOResult{Err: os.NewSyscallError("accept4", err)}
+			o.res = IOResult{Err: d.opError("accept", os.NewSyscallError("accept4", err))}
 			return false
 		}
-		s, err := newTCPSocketFromFD(nfd, o.acceptEx)
+		s, err := newTCPSocketFromFD(nfd, o.acceptEx, fromSockaddr(peer))
 		if err != nil {
-			o.res = IOResult{Err: err}
+			o.res = IOResult{Err: d.opError("accept", err)}
 			return false
 		}
 		o.socket = s
@@ -226,10 +233,10 @@ func ignoringEINTR(f func() (int, error)) (int, error) {
 	}
 }
 
-func readResult(n int, err error) IOResult {
+func (d *descriptor) readResult(n int, err error) IOResult {
 	switch {
 	case err != nil:
-		return IOResult{Err: os.NewSyscallError("read", err)}
+		return IOResult{Err: d.opError("read", os.NewSyscallError("read", err))}
 	case n == 0:
 		return IOResult{Err: io.EOF}
 	}
@@ -408,13 +415,15 @@ func (d *descriptor) deliver(out outcome) {
 // use runs f, a system call on the descriptor's number, while the descriptor is open, and fails
 // with net.ErrClosed once it is closing: the mutex is the reference f holds, so close(2) cannot
 // happen during f and f cannot act on a number the kernel has handed to another socket.
-func (d *descriptor) use(f func(fd int) error) error {
+//
+// Its errors, f's and net.ErrClosed, are *net.OpError for op.
+func (d *descriptor) use(op string, f func(fd int) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return stdnet.ErrClosed
+		return d.opError(op, stdnet.ErrClosed)
 	}
-	return f(d.fd)
+	return d.opError(op, f(d.fd))
 }
 
 // close marks the descriptor closing, aborts its pending operations, and deregisters and closes
@@ -426,11 +435,11 @@ func (d *descriptor) close() error {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return stdnet.ErrClosed
+		return d.opError("close", stdnet.ErrClosed)
 	}
 	d.closed = true
 	d.mu.Unlock()
 	d.cancel()
 	d.r.deregister(d)
-	return os.NewSyscallError("close", unix.Close(d.fd))
+	return d.opError("close", os.NewSyscallError("close", unix.Close(d.fd)))
 }

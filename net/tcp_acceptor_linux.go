@@ -34,20 +34,21 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 	a.mu.Lock()
 	listening, closed := a.d != nil, a.closed
 	a.mu.Unlock()
+	listenError := func(err error) error { return opError("listen", netip.AddrPort{}, addr, err) }
 	switch {
 	case closed:
-		return stdnet.ErrClosed
+		return listenError(stdnet.ErrClosed)
 	case listening:
 		return ErrListening
 	}
 	sa, family := toSockaddr(addr)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
-		return os.NewSyscallError("socket", err)
+		return listenError(os.NewSyscallError("socket", err))
 	}
 	fail := func(call string, err error) error {
 		unix.Close(fd)
-		return os.NewSyscallError(call, err)
+		return listenError(os.NewSyscallError(call, err))
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fail("setsockopt", err)
@@ -65,10 +66,10 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 	if err != nil {
 		return fail("getsockname", err)
 	}
-	d, err := newDescriptor(fd, a.ex)
+	d, err := newDescriptor(fd, a.ex, fromSockaddr(bound), netip.AddrPort{})
 	if err != nil {
 		unix.Close(fd)
-		return err
+		return listenError(err)
 	}
 	a.mu.Lock()
 	if a.closed || a.d != nil { // Close, or another Listen, came in the meantime
@@ -76,7 +77,7 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 		a.mu.Unlock()
 		d.close()
 		if closed {
-			return stdnet.ErrClosed
+			return listenError(stdnet.ErrClosed)
 		}
 		return ErrListening
 	}
@@ -104,7 +105,7 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 	if d == nil {
 		err := ErrNotConnected
 		if closed {
-			err = stdnet.ErrClosed
+			err = opError("accept", netip.AddrPort{}, a.Addr(), stdnet.ErrClosed)
 		}
 		postResult(a.ex, h, AcceptResult{Err: err})
 		return
@@ -135,8 +136,9 @@ func (a *TCPAcceptor) Cancel() int {
 func (a *TCPAcceptor) Close() error {
 	a.mu.Lock()
 	if a.closed {
+		addr := a.addr
 		a.mu.Unlock()
-		return stdnet.ErrClosed
+		return opError("close", netip.AddrPort{}, addr, stdnet.ErrClosed)
 	}
 	a.closed = true
 	d := a.d

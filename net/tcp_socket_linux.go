@@ -40,13 +40,14 @@ type TCPSocket struct {
 // have no executor of their own).
 func NewTCPSocket(ex executor.Executor) *TCPSocket { return &TCPSocket{ex: ex} }
 
-func newTCPSocketFromFD(fd int, ex executor.Executor) (*TCPSocket, error) {
+// newTCPSocketFromFD makes a socket of fd, a connection to raddr (if known).
+func newTCPSocketFromFD(fd int, ex executor.Executor, raddr netip.AddrPort) (*TCPSocket, error) {
 	s := &TCPSocket{ex: ex}
 	if err := setDefaultOptions(fd); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	d, err := newDescriptor(fd, ex)
+	d, err := newDescriptor(fd, ex, netip.AddrPort{}, raddr)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -66,37 +67,38 @@ func (s *TCPSocket) Executor() executor.Executor { return s.ex }
 
 func (s *TCPSocket) descriptor() *descriptor { return s.d.Load() }
 
-// open returns the socket's descriptor, or the error of a socket that has none: closed, or not
-// yet connected.
-func (s *TCPSocket) open() (*descriptor, error) {
+// open returns the socket's descriptor, or the error of op on a socket that has none: closed, or
+// not yet connected.
+func (s *TCPSocket) open(op string) (*descriptor, error) {
 	if d := s.d.Load(); d != nil {
 		return d, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, stdnet.ErrClosed
+		return nil, opError(op, netip.AddrPort{}, netip.AddrPort{}, stdnet.ErrClosed)
 	}
 	return nil, ErrNotConnected
 }
 
 // AsyncConnect connects the socket to addr and completes h with nil or the error (a
-// *os.SyscallError; errors.Is(err, syscall.ECONNREFUSED) for a refused connection). A socket that
-// is already open is closed first, as Asio does; a socket closed by Close stays closed.
+// *net.OpError; errors.Is(err, syscall.ECONNREFUSED) for a refused connection). A socket that is
+// already open is closed first, as Asio does; a socket closed by Close stays closed.
 func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error]) {
+	dialError := func(err error) error { return opError("dial", netip.AddrPort{}, addr, err) }
 	if s.isClosed() {
-		postResult(s.ex, h, error(stdnet.ErrClosed))
+		postResult(s.ex, h, dialError(stdnet.ErrClosed))
 		return
 	}
 	sa, family := toSockaddr(addr)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
-		postResult(s.ex, h, error(os.NewSyscallError("socket", err)))
+		postResult(s.ex, h, dialError(os.NewSyscallError("socket", err)))
 		return
 	}
-	ns, err := newTCPSocketFromFD(fd, s.ex)
+	ns, err := newTCPSocketFromFD(fd, s.ex, addr)
 	if err != nil {
-		postResult(s.ex, h, err)
+		postResult(s.ex, h, dialError(err))
 		return
 	}
 	d := ns.d.Load()
@@ -104,7 +106,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	if s.closed { // Close came in the meantime
 		s.mu.Unlock()
 		d.close()
-		postResult(s.ex, h, error(stdnet.ErrClosed))
+		postResult(s.ex, h, dialError(stdnet.ErrClosed))
 		return
 	}
 	old := s.d.Swap(d)
@@ -126,7 +128,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 		return
 	}
 	if err != nil {
-		d.write.res = IOResult{Err: os.NewSyscallError("connect", err)}
+		d.write.res = IOResult{Err: d.opError("dial", os.NewSyscallError("connect", err))}
 	} else {
 		d.write.res = IOResult{}
 	}
@@ -163,7 +165,7 @@ func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult]) {
 	d := s.descriptor()
 	if d == nil {
-		_, err := s.open()
+		_, err := s.open(kind.name())
 		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
@@ -193,11 +195,11 @@ var _ = func() {
 // Shutdown ends one or both directions of the connection: after ShutdownWrite the peer reads
 // io.EOF once it has read everything sent before.
 func (s *TCPSocket) Shutdown(how ShutdownHow) error {
-	d, err := s.open()
+	d, err := s.open("shutdown")
 	if err != nil {
 		return err
 	}
-	return d.use(func(fd int) error {
+	return d.use("shutdown", func(fd int) error {
 		return os.NewSyscallError("shutdown", unix.Shutdown(fd, int(how)))
 	})
 }
@@ -218,7 +220,7 @@ func (s *TCPSocket) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return stdnet.ErrClosed
+		return opError("close", netip.AddrPort{}, netip.AddrPort{}, stdnet.ErrClosed)
 	}
 	s.closed = true
 	d := s.d.Load()
@@ -240,12 +242,12 @@ func (s *TCPSocket) RemoteAddr() (netip.AddrPort, error) {
 }
 
 func (s *TCPSocket) addr(get func(int) (unix.Sockaddr, error), name string) (netip.AddrPort, error) {
-	d, err := s.open()
+	d, err := s.open(name)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
 	var sa unix.Sockaddr
-	err = d.use(func(fd int) error {
+	err = d.use(name, func(fd int) error {
 		var err error
 		sa, err = get(fd)
 		return os.NewSyscallError(name, err)
@@ -278,12 +280,12 @@ func (s *TCPSocket) SetWriteBuffer(bytes int) error {
 
 // NoDelay reports whether Nagle's algorithm is off.
 func (s *TCPSocket) NoDelay() (bool, error) {
-	d, err := s.open()
+	d, err := s.open("get")
 	if err != nil {
 		return false, err
 	}
 	var v int
-	err = d.use(func(fd int) error {
+	err = d.use("get", func(fd int) error {
 		var err error
 		v, err = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
 		return os.NewSyscallError("getsockopt", err)
@@ -300,11 +302,11 @@ func (s *TCPSocket) setBool(level, opt int, on bool) error {
 }
 
 func (s *TCPSocket) setInt(level, opt, v int) error {
-	d, err := s.open()
+	d, err := s.open("set")
 	if err != nil {
 		return err
 	}
-	return d.use(func(fd int) error {
+	return d.use("set", func(fd int) error {
 		return os.NewSyscallError("setsockopt", unix.SetsockoptInt(fd, level, opt, v))
 	})
 }
