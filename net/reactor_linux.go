@@ -35,6 +35,9 @@ type reactor struct {
 	// that are not an IOContext; nil for a reactor attached to an IOContext. It counts registered
 	// descriptors and pending timer waits, and ends its goroutine when they drop to zero.
 	owned *ownedLoop
+	// ctx is the IOContext the reactor is attached to (nil for an own-loop reactor): kept
+	// reachable while any I/O object holds the reactor, since collecting it closes epfd.
+	ctx *executor.IOContext
 }
 
 func newReactor() (*reactor, error) {
@@ -56,34 +59,34 @@ func newReactor() (*reactor, error) {
 	return &reactor{epfd: epfd, evfd: evfd, events: make([]unix.EpollEvent, 128), found: make([]*descriptor, 128)}, nil
 }
 
-// reactorFor returns the reactor that serves I/O objects bound to ex: the one attached to ex's
-// IOContext (through a Strand too), or the process's own-loop reactor for other executors.
+// reactorFor returns the reactor that serves I/O objects bound to ex: the one attached to the
+// IOContext that runs ex's handlers (executor.ExecutionContext: the context itself, a strand or
+// any wrapping executor over it), or the process's own-loop reactor for executors that run on no
+// IOContext.
 func reactorFor(ex executor.Executor) (*reactor, error) {
-	for {
-		switch e := ex.(type) {
-		case *executor.IOContext:
-			var rerr error
-			h := e.AttachIdleHook(func() executor.IdleHook {
-				r, err := newReactor()
-				if err != nil {
-					rerr = err
-					return nil
-				}
-				// The reactor lives as long as its context (Asio's services die with their
-				// execution_context): close its descriptors when the context is collected.
-				runtime.AddCleanup(e, closeFDs, [2]int{r.epfd, r.evfd})
-				return r
-			})
-			if h == nil {
-				return nil, rerr
-			}
-			return h.(*reactor), nil
-		case *executor.Strand:
-			ex = e.Inner()
-		default:
-			return sharedReactor()
-		}
+	ctx := executor.ExecutionContext(ex)
+	if ctx == nil {
+		return sharedReactor()
 	}
+	var rerr error
+	h := ctx.AttachIdleHook(func() executor.IdleHook {
+		r, err := newReactor()
+		if err != nil {
+			rerr = err
+			return nil
+		}
+		// The reactor lives as long as its context (Asio's services die with their
+		// execution_context): its descriptors are closed when the context is collected. Its
+		// sockets and timers hold the reactor, and the reactor holds the context, so that
+		// cannot happen while one of them is in use, whatever executor they were made with.
+		r.ctx = ctx
+		runtime.AddCleanup(ctx, closeFDs, [2]int{r.epfd, r.evfd})
+		return r
+	})
+	if h == nil {
+		return nil, rerr
+	}
+	return h.(*reactor), nil
 }
 
 func closeFDs(fds [2]int) {
