@@ -64,8 +64,8 @@ type op struct {
 	pending bool // waiting for readiness in the reactor
 	b       []byte
 	res     IOResult
-	hex     executor.Executor // the handler's executor
-	// sameEx is hex == d.ex, compared once at begin: an interface comparison is a runtime call,
+	work    completion.Work // on d.ex and the handler's executor, while busy
+	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
 	// and the completion path asked it three times.
 	sameEx bool
 	// One of these is set, according to kind.
@@ -114,11 +114,9 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 	case o.busy:
 		return ErrInProgress
 	}
-	o.busy, o.kind, o.hex, o.sameEx = true, kind, hex, hex == o.d.ex
-	o.d.ex.OnWorkStarted()
-	if !o.sameEx {
-		hex.OnWorkStarted()
-	}
+	o.busy, o.kind = true, kind
+	o.work = completion.StartWork(o.d.ex, hex)
+	o.sameEx = o.work.SameExecutor()
 	return nil
 }
 
@@ -321,7 +319,7 @@ func (o *op) completeLater(dispatch bool) {
 		o.dispatchToHandler() // retry runs on the I/O executor here
 		return
 	}
-	o.hex.Post(o.invoke)
+	o.work.Handler().Post(o.invoke)
 }
 
 // abort completes o with err if it is still pending.
@@ -363,7 +361,7 @@ func (o *op) dispatchToHandler() {
 		o.invokeHandler()
 		return
 	}
-	o.hex.Dispatch(o.invoke)
+	o.work.Handler().Dispatch(o.invoke)
 }
 
 // invokeHandler frees the op for the next operation, releases its work and calls the handler.
@@ -378,8 +376,7 @@ func (o *op) invokeHandler() {
 type outcome struct {
 	kind    opKind
 	res     IOResult
-	hex     executor.Executor
-	sameEx  bool
+	work    completion.Work
 	hIO     completion.Handler[IOResult]
 	hErr    completion.Handler[error]
 	hAccept completion.Handler[AcceptResult]
@@ -389,19 +386,16 @@ type outcome struct {
 // takeLocked takes the result and the handler out of a finished op and frees it for the next
 // operation; with d.mu held.
 func (o *op) takeLocked() outcome {
-	out := outcome{kind: o.kind, res: o.res, hex: o.hex, sameEx: o.sameEx, hIO: o.hIO, hErr: o.hErr, hAccept: o.hAccept, socket: o.socket}
-	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.hex = nil, nil, nil, nil, nil, nil
+	out := outcome{kind: o.kind, res: o.res, work: o.work, hIO: o.hIO, hErr: o.hErr, hAccept: o.hAccept, socket: o.socket}
+	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.work = nil, nil, nil, nil, nil, completion.Work{}
 	o.busy = false
 	return out
 }
 
 // deliver releases a finished operation's work and calls its handler; on the handler's executor.
 func (d *descriptor) deliver(out outcome) {
-	if !out.sameEx {
-		out.hex.OnWorkFinished()
-	}
-	d.ex.OnWorkFinished()
-	// On hex, where the handler belongs: composed.Invoke spares a slot its own check.
+	out.work.Finish()
+	// On the handler's executor, where the handler belongs: composed.Invoke spares a slot its own check.
 	switch out.kind {
 	case opRead, opWrite:
 		composed.Invoke(out.hIO, out.res)

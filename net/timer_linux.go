@@ -29,8 +29,8 @@ type timerWait struct {
 	deadline time.Time
 	index    int // in the reactor's heap; -1 when not in it
 	h        completion.Handler[error]
-	hex      executor.Executor
-	stop     func() bool // disarms the context's cancellation; under the reactor's mu
+	work     completion.Work // counted while the wait is pending
+	stop     func() bool     // disarms the context's cancellation; under the reactor's mu
 }
 
 // NewSteadyTimer returns a timer whose waits complete on ex; it expires at once until set.
@@ -58,12 +58,9 @@ func (t *SteadyTimer) AsyncWait(h completion.Handler[error]) {
 		postResult(t.ex, h, nil)
 		return
 	}
-	w := &timerWait{t: t, deadline: expiry, index: -1, h: h, hex: completion.AssociatedExecutor(h, t.ex)}
+	w := &timerWait{t: t, deadline: expiry, index: -1, h: h}
+	w.work = completion.StartWork(t.ex, completion.AssociatedExecutor(h, t.ex))
 	t.waits = append(t.waits, w)
-	t.ex.OnWorkStarted()
-	if w.hex != t.ex {
-		w.hex.OnWorkStarted()
-	}
 	// The wait is in the heap before Cancel can see it in t.waits and before its context's
 	// cancellation is armed, so a cancellation that arrives from here on finds it there.
 	t.r.addTimer(w)
@@ -130,15 +127,12 @@ func (w *timerWait) finish(err error, stop func() bool, dispatch bool) {
 	}
 	t := w.t
 	invoke := func() {
-		if w.hex != t.ex {
-			w.hex.OnWorkFinished()
-		}
-		t.ex.OnWorkFinished()
+		w.work.Finish()
 		w.h.Complete(err)
 	}
 	if dispatch && t.r.owned == nil {
-		w.hex.Dispatch(invoke)
+		w.work.Handler().Dispatch(invoke)
 	} else {
-		w.hex.Post(invoke)
+		w.work.Handler().Post(invoke)
 	}
 }
