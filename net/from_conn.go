@@ -51,6 +51,7 @@ type connOp struct {
 	// operation from the channel, which orders the two.
 	busy bool // started and its handler not yet called
 	b    []byte
+	bufs [][]byte // a gather write's buffers, instead of b; the caller's, never modified
 	h    completion.Handler[IOResult]
 	work completion.Work // on c.ex and the handler's executor, until the handler has run
 	res  IOResult
@@ -60,6 +61,10 @@ type connOp struct {
 	inFlight  bool        // sent to the goroutine and not yet served
 	cancelErr error       // set when the context ended while in flight; the deadline was set
 	stop      func() bool // disarms the context's cancellation; nil without a context
+
+	// vec is the serving goroutine's copy of bufs for net.Buffers, which consumes the slice it
+	// writes; kept, so that a gather write allocates nothing once it has grown.
+	vec stdnet.Buffers
 }
 
 // FromConn returns conn as an AsyncStream whose operations complete on ex when their handlers
@@ -92,13 +97,21 @@ func (c *ConnStream) Conn() stdnet.Conn { return c.conn }
 // AsyncReadSome reads at most len(b) bytes with one Read of the conn. An empty b completes at once
 // (posted) with N == 0 without reading.
 func (c *ConnStream) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
-	c.start(&c.rd, c.reads, b, h, true)
+	c.start(&c.rd, c.reads, b, nil, h, true)
 }
 
 // AsyncWriteSome writes b with one Write of the conn, which writes all of it unless an error stops
 // it (the net.Conn contract). An empty b completes at once (posted) with N == 0 without writing.
 func (c *ConnStream) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
-	c.start(&c.wr, c.writes, b, h, false)
+	c.start(&c.wr, c.writes, b, nil, h, false)
+}
+
+// AsyncWriteSomeBuffers writes the concatenation of bufs with net.Buffers' WriteTo on the conn:
+// one writev(2) for a *net.TCPConn or *net.UnixConn, a Write per buffer for other conns. Like
+// AsyncWriteSome it writes all of it unless an error stops it. It never modifies bufs or the
+// slices in it. All buffers empty completes at once (posted) with N == 0 without writing.
+func (c *ConnStream) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
+	c.start(&c.wr, c.writes, nil, bufs, h, false)
 }
 
 // Close closes the conn, which interrupts a Read or Write in progress; the operations outstanding
@@ -160,7 +173,7 @@ func (c *ConnStream) Shutdown(how ShutdownHow) error {
 }
 
 // start is the initiating function of both operations.
-func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, h completion.Handler[IOResult], cancellable bool) {
+func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, bufs [][]byte, h completion.Handler[IOResult], cancellable bool) {
 	hex := completion.AssociatedExecutor(h, c.ex)
 	ctx := completion.AssociatedContext(h)
 	c.mu.Lock()
@@ -176,13 +189,13 @@ func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, h completion.
 		c.reject(h, hex, err)
 		return
 	}
-	o.busy, o.b, o.h = true, b, h
+	o.busy, o.b, o.bufs, o.h = true, b, bufs, h
 	o.work = completion.StartWork(c.ex, hex)
 	o.gen++
 	switch {
 	case ctx != nil && ctx.Err() != nil:
 		o.res = IOResult{Err: completion.Canceled(ctx)}
-	case len(b) == 0:
+	case len(b) == 0 && buffersEmpty(bufs):
 		o.res = IOResult{}
 	default:
 		o.inFlight = true
@@ -248,8 +261,26 @@ func (c *ConnStream) writeOnce(o *connOp) IOResult {
 	if c.isClosed() {
 		return IOResult{Err: completion.ErrOperationAborted}
 	}
-	n, err := c.conn.Write(o.b)
-	return IOResult{N: n, Err: err}
+	if o.bufs == nil {
+		n, err := c.conn.Write(o.b)
+		return IOResult{N: n, Err: err}
+	}
+	o.vec = append(o.vec[:0], o.bufs...)
+	whole := o.vec[:len(o.bufs)] // WriteTo moves o.vec on: this keeps the copies to clear
+	n, err := o.vec.WriteTo(c.conn)
+	clear(whole) // hold no reference to the caller's buffers once written
+	o.vec = whole[:0]
+	return IOResult{N: int(n), Err: err}
+}
+
+// buffersEmpty reports whether every buffer of bufs is empty.
+func buffersEmpty(bufs [][]byte) bool {
+	for _, b := range bufs {
+		if len(b) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *ConnStream) isClosed() bool {
@@ -276,7 +307,7 @@ func (o *connOp) complete() {
 	c := o.c
 	c.mu.Lock()
 	h, res, work := o.h, o.res, o.work
-	o.busy, o.b, o.h, o.work, o.res = false, nil, nil, completion.Work{}, IOResult{}
+	o.busy, o.b, o.bufs, o.h, o.work, o.res = false, nil, nil, nil, completion.Work{}, IOResult{}
 	c.mu.Unlock()
 	h.Complete(res)
 	work.Finish()
@@ -291,4 +322,7 @@ func (c *ConnStream) reject(h completion.Handler[IOResult], hex executor.Executo
 	})
 }
 
-var _ AsyncStream = (*ConnStream)(nil)
+var (
+	_ AsyncStream             = (*ConnStream)(nil)
+	_ AsyncBuffersWriteStream = (*ConnStream)(nil)
+)

@@ -43,3 +43,16 @@ type AsyncStream interface {
 	AsyncReadStream
 	AsyncWriteStream
 }
+
+// AsyncBuffersWriteStream is a write stream that can write several buffers in one operation: a
+// gather write (writev(2) on a socket), with which a websocket frame's header and payload leave
+// in one system call, neither copied into the other. [AsyncWriteBuffers] uses it when the stream
+// has it.
+type AsyncBuffersWriteStream interface {
+	AsyncWriteStream
+	// AsyncWriteSomeBuffers writes at least one byte of the concatenation of bufs, unless all are
+	// empty or an error occurs, and completes h with how many in all. It never modifies bufs or
+	// the slices in it; the caller must leave them untouched until h runs. All buffers empty
+	// completes at once (posted) with N == 0.
+	AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult])
+}

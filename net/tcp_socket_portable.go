@@ -198,6 +198,17 @@ func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 	c.cs.AsyncWriteSome(b, h)
 }
 
+// AsyncWriteSomeBuffers writes at least one byte of the concatenation of bufs, in one writev(2)
+// where the system has it, and completes h with how many; see [AsyncBuffersWriteStream].
+func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
+	c, err := s.conn()
+	if err != nil {
+		postResult(s.ex, h, IOResult{Err: err})
+		return
+	}
+	c.cs.AsyncWriteSomeBuffers(bufs, h)
+}
+
 // read starts a read on the ConnStream with c.rd as its handler.
 func (c *tcpConn) read(b []byte, h completion.Handler[IOResult], ex executor.Executor) {
 	r := &c.rd
@@ -425,4 +436,7 @@ func (s *TCPSocket) NoDelay() (bool, error) {
 	return c.noDelay.Load(), nil
 }
 
-var _ AsyncStream = (*TCPSocket)(nil)
+var (
+	_ AsyncStream             = (*TCPSocket)(nil)
+	_ AsyncBuffersWriteStream = (*TCPSocket)(nil)
+)

@@ -18,18 +18,40 @@ import (
 // h's context (completion.WithContext) ends, the write in flight is cancelled (if s supports it)
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
-	w := &writeAllState{s: s, b: b}
+	w := &writeAllState{s: s}
+	w.one[0] = b
+	w.bufs = w.one[:]
 	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
 }
 
-// writeAllState is the state of an AsyncWrite.
+// AsyncWriteBuffers writes all of bufs to s, one after the other: Asio's async_write with a
+// buffer sequence. It is AsyncWrite for several buffers: a websocket frame's header and payload,
+// a message and its trailer. When s is an [AsyncBuffersWriteStream] it writes them with gather
+// writes (on a socket, one system call for all of them when the kernel takes them); otherwise
+// buffer after buffer with s.AsyncWriteSome.
+//
+// It completes h exactly once on h's associated executor (s.Executor() when it has none), never
+// inside this call, with N the total length of bufs and a nil error, or with the number of bytes
+// written before the first error. Empty buffers are skipped; when all are empty it completes at
+// once (posted) with N == 0, writing nothing. It never modifies bufs or the slices in it, which
+// the caller must leave untouched until h has run. Cancellation is AsyncWrite's.
+func AsyncWriteBuffers(s AsyncWriteStream, bufs [][]byte, h completion.Handler[IOResult]) {
+	w := &writeAllState{s: s, bufs: bufs}
+	w.gather, _ = s.(AsyncBuffersWriteStream)
+	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
+}
+
+// writeAllState is the state of an AsyncWrite or AsyncWriteBuffers.
 type writeAllState struct {
-	op    composed.Op[IOResult]
-	s     AsyncWriteStream
-	b     []byte
-	n     int // bytes written so far
-	empty int // writes in a row that moved nothing
-	write composed.Slot[IOResult]
+	op     composed.Op[IOResult]
+	s      AsyncWriteStream
+	gather AsyncBuffersWriteStream // s, when it writes several buffers at once; else nil
+	bufs   [][]byte                // what to write; never modified
+	one    [1][]byte               // bufs of an AsyncWrite, so that it allocates no slice
+	i, off int                     // the next byte to write is bufs[i][off]
+	n      int                     // bytes written so far
+	empty  int                     // writes in a row that moved nothing
+	write  composed.Slot[IOResult]
 }
 
 // Step is the body: on entry it starts the first write, on every resumption it counts the bytes
@@ -46,8 +68,11 @@ func (w *writeAllState) Step(op *composed.Op[IOResult]) {
 			op.Complete(IOResult{N: w.n, Err: io.ErrNoProgress})
 			return
 		}
+		w.advance(res.N)
+	} else {
+		w.advance(0) // past empty buffers at the front
 	}
-	if w.n == len(w.b) {
+	if w.i == len(w.bufs) {
 		op.Complete(IOResult{N: w.n})
 		return
 	}
@@ -55,5 +80,26 @@ func (w *writeAllState) Step(op *composed.Op[IOResult]) {
 		op.Complete(IOResult{N: w.n, Err: err})
 		return
 	}
-	w.s.AsyncWriteSome(w.b[w.n:], composed.Into(op, &w.write))
+	// A gather write takes whole buffers from the caller's slice, which must not be modified: the
+	// rest of a buffer written in part goes alone, and the gather resumes after it.
+	rest := w.bufs[w.i][w.off:]
+	if w.gather == nil || w.off > 0 || w.i == len(w.bufs)-1 {
+		w.s.AsyncWriteSome(rest, composed.Into(op, &w.write))
+		return
+	}
+	w.gather.AsyncWriteSomeBuffers(w.bufs[w.i:], composed.Into(op, &w.write))
+}
+
+// advance moves the position n bytes on, and past the empty buffers after it. A stream that
+// reports more bytes than it was given cannot move it past the end.
+func (w *writeAllState) advance(n int) {
+	for w.i < len(w.bufs) {
+		left := len(w.bufs[w.i]) - w.off
+		if n < left {
+			w.off += n
+			return
+		}
+		n -= left
+		w.i, w.off = w.i+1, 0
+	}
 }

@@ -86,6 +86,7 @@ type op struct {
 	pending   bool // waiting for a serve step to settle its result
 	gen       uint64
 	b         []byte
+	bufs      [][]byte // a gather write's buffers, instead of b; the caller's, never modified
 	h         completion.Handler[net.IOResult]
 	work      completion.Work // on s.ex and the handler's executor, until the handler has run
 	res       net.IOResult
@@ -123,13 +124,21 @@ func (s *Stream) Remote() *Stream { return s.peer }
 // waiting for the peer to write if nothing is buffered. When the peer has closed and everything it
 // wrote has been read, it completes with io.EOF.
 func (s *Stream) AsyncReadSome(b []byte, h completion.Handler[net.IOResult]) {
-	s.start(&s.rd, b, h)
+	s.start(&s.rd, b, nil, h)
 }
 
 // AsyncWriteSome writes at most len(b) bytes (and at most Options.WriteSize) for the peer to read.
 // After the peer has closed it completes with io.ErrClosedPipe.
 func (s *Stream) AsyncWriteSome(b []byte, h completion.Handler[net.IOResult]) {
-	s.start(&s.wr, b, h)
+	s.start(&s.wr, b, nil, h)
+}
+
+// AsyncWriteSomeBuffers writes at most Options.WriteSize bytes of the concatenation of bufs (all
+// of it when there is no limit) for the peer to read, as one operation: a FailCount counts it
+// once. It never modifies bufs or the slices in it. After the peer has closed it completes with
+// io.ErrClosedPipe.
+func (s *Stream) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[net.IOResult]) {
+	s.start(&s.wr, nil, bufs, h)
 }
 
 // Close closes this end: a read or write pending on it completes with
@@ -216,7 +225,7 @@ func (s *Stream) Unread() []byte {
 // start is the initiating function of both operations: it settles the result at once when it can
 // (Immediate mode, or a result that needs no I/O) and posts the handler, and otherwise leaves the
 // operation pending for a serve step.
-func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
+func (s *Stream) start(o *op, b []byte, bufs [][]byte, h completion.Handler[net.IOResult]) {
 	hex, ctx := completion.Associated(h, s.ex)
 	s.mu.Lock()
 	if o.busy {
@@ -224,7 +233,7 @@ func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
 		s.reject(h, hex, net.ErrInProgress)
 		return
 	}
-	o.busy, o.b, o.h = true, b, h
+	o.busy, o.b, o.bufs, o.h = true, b, bufs, h
 	o.work = completion.StartWork(s.ex, hex)
 	o.gen++
 	settled, kickPeer, kickSelf := true, false, false
@@ -238,7 +247,7 @@ func (s *Stream) start(o *op, b []byte, h completion.Handler[net.IOResult]) {
 		o.res = net.IOResult{Err: io.ErrClosedPipe}
 	case !o.write && s.rclosed:
 		o.res = net.IOResult{Err: io.EOF}
-	case len(b) == 0:
+	case len(b) == 0 && totalLen(bufs) == 0:
 		o.res = net.IOResult{}
 	case s.opts.Mode == Immediate && s.ready(o):
 		kickPeer = s.perform(o)
@@ -282,6 +291,10 @@ func (s *Stream) perform(o *op) (kickPeer bool) {
 			o.res = net.IOResult{Err: io.ErrClosedPipe}
 			return false
 		}
+		if o.bufs != nil {
+			o.res = net.IOResult{N: s.peer.appendBuffers(o.bufs, s.opts.WriteSize)}
+			return s.peer.kickIfPending()
+		}
 		n := limit(len(o.b), s.opts.WriteSize)
 		if !s.peer.rclosed {
 			s.peer.appendLocked(o.b[:n])
@@ -318,6 +331,33 @@ func (s *Stream) appendLocked(b []byte) {
 		s.inOff = 0
 	}
 	s.in = append(s.in, b...)
+}
+
+// appendBuffers adds at most max bytes (0: no limit) of the concatenation of bufs to the bytes s
+// has to read (none if s is shut down for reading), and returns how many it took.
+func (s *Stream) appendBuffers(bufs [][]byte, max int) int {
+	n := limit(totalLen(bufs), max)
+	left := n
+	for _, b := range bufs {
+		if left == 0 {
+			break
+		}
+		b = b[:min(len(b), left)]
+		if !s.rclosed {
+			s.appendLocked(b)
+		}
+		left -= len(b)
+	}
+	return n
+}
+
+// totalLen returns the length of the concatenation of bufs.
+func totalLen(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n
 }
 
 // kick reports whether the caller must post a serve step: true unless one is already posted.
@@ -399,7 +439,7 @@ func (o *op) complete() {
 	s := o.s
 	s.mu.Lock()
 	h, res, work := o.h, o.res, o.work
-	o.busy, o.b, o.h, o.work, o.res = false, nil, nil, completion.Work{}, net.IOResult{}
+	o.busy, o.b, o.bufs, o.h, o.work, o.res = false, nil, nil, nil, completion.Work{}, net.IOResult{}
 	s.mu.Unlock()
 	h.Complete(res)
 	work.Finish()
@@ -414,4 +454,7 @@ func (s *Stream) reject(h completion.Handler[net.IOResult], hex executor.Executo
 	})
 }
 
-var _ net.AsyncStream = (*Stream)(nil)
+var (
+	_ net.AsyncStream             = (*Stream)(nil)
+	_ net.AsyncBuffersWriteStream = (*Stream)(nil)
+)
