@@ -51,6 +51,7 @@ type opKind uint8
 const (
 	opRead opKind = iota
 	opWrite
+	opWriteBuffers // a gather write
 	opConnect
 	opAccept
 )
@@ -63,6 +64,8 @@ type op struct {
 	busy    bool // started and its handler not yet invoked
 	pending bool // waiting for readiness in the reactor
 	b       []byte
+	bufs    [][]byte     // a gather write's buffers
+	gather  *gatherState // made by the first gather write of the op, and kept
 	res     IOResult
 	work    completion.Work // on d.ex and the handler's executor, while busy
 	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
@@ -184,6 +187,29 @@ func (o *op) perform() (wouldBlock bool) {
 		} else {
 			o.res = IOResult{N: n}
 		}
+	case opWriteBuffers:
+		if !d.maybeWritable {
+			if hasBytes(o.bufs) {
+				return true
+			}
+			o.res = IOResult{}
+			return false
+		}
+		n, total, err := writevFD(d.fd, o.gather, o.bufs)
+		for err == unix.EINTR {
+			n, total, err = writevFD(d.fd, o.gather, o.bufs)
+		}
+		if err == unix.EAGAIN || (err == nil && n < total) {
+			d.maybeWritable = d.hup
+		}
+		if err == unix.EAGAIN {
+			return true
+		}
+		if err != nil {
+			o.res = IOResult{Err: d.opError("write", os.NewSyscallError("writev", err))}
+		} else {
+			o.res = IOResult{N: n}
+		}
 	case opConnect:
 		errno, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err == nil && errno == 0 {
@@ -218,6 +244,16 @@ func (o *op) perform() (wouldBlock bool) {
 		}
 		o.socket = s
 		o.res = IOResult{}
+	}
+	return false
+}
+
+// hasBytes reports whether any of bufs is not empty.
+func hasBytes(bufs [][]byte) bool {
+	for _, b := range bufs {
+		if len(b) != 0 {
+			return true
+		}
 	}
 	return false
 }
@@ -387,7 +423,7 @@ type outcome struct {
 // operation; with d.mu held.
 func (o *op) takeLocked() outcome {
 	out := outcome{kind: o.kind, res: o.res, work: o.work, hIO: o.hIO, hErr: o.hErr, hAccept: o.hAccept, socket: o.socket}
-	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.work = nil, nil, nil, nil, nil, completion.Work{}
+	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.bufs, o.work = nil, nil, nil, nil, nil, nil, completion.Work{}
 	o.busy = false
 	return out
 }
@@ -397,7 +433,7 @@ func (d *descriptor) deliver(out outcome) {
 	out.work.Finish()
 	// On the handler's executor, where the handler belongs: composed.Invoke spares a slot its own check.
 	switch out.kind {
-	case opRead, opWrite:
+	case opRead, opWrite, opWriteBuffers:
 		composed.Invoke(out.hIO, out.res)
 	case opConnect:
 		composed.Invoke(out.hErr, out.res.Err)

@@ -36,7 +36,7 @@ func (k opKind) name() string {
 	switch k {
 	case opRead:
 		return "read"
-	case opWrite:
+	case opWrite, opWriteBuffers:
 		return "write"
 	case opConnect:
 		return "dial"

@@ -12,3 +12,31 @@ import "golang.org/x/sys/unix"
 func readFD(fd int, b []byte) (int, error) { return unix.Read(fd, b) }
 
 func writeFD(fd int, b []byte) (int, error) { return unix.Write(fd, b) }
+
+// gatherState is what a gather write keeps between calls: the buffers it passes to x/sys's
+// Writev.
+type gatherState struct {
+	sel [maxGatherBuffers][]byte
+}
+
+// writevFD writes the first maxGatherBuffers non-empty buffers of bufs with x/sys's Writev, and
+// returns how many bytes it wrote and how many it tried to.
+func writevFD(fd int, g *gatherState, bufs [][]byte) (n, total int, err error) {
+	k := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		g.sel[k] = b
+		total += len(b)
+		if k++; k == maxGatherBuffers {
+			break
+		}
+	}
+	if k == 0 {
+		return 0, 0, nil
+	}
+	n, err = unix.Writev(fd, g.sel[:k])
+	clear(g.sel[:k])
+	return n, total, err
+}

@@ -31,6 +31,44 @@ func readFD(fd int, b []byte) (int, error) {
 	return int(r), nil
 }
 
+// gatherState is what a gather write keeps between calls, so that it allocates nothing per call:
+// the iovec array and the message header sendmsg(2) reads.
+type gatherState struct {
+	iov [maxGatherBuffers]unix.Iovec
+	msg unix.Msghdr
+}
+
+// writevFD writes the first maxGatherBuffers non-empty buffers of bufs with one sendmsg(2), the
+// socket call's writev(2) (with MSG_NOSIGNAL, as writeFD), and returns how many bytes it wrote and
+// how many it tried to. It drops its pointers to the buffers afterwards, so that g does not keep
+// them alive.
+func writevFD(fd int, g *gatherState, bufs [][]byte) (n, total int, err error) {
+	k := 0
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		g.iov[k].Base = unsafe.SliceData(b)
+		g.iov[k].SetLen(len(b))
+		total += len(b)
+		if k++; k == maxGatherBuffers {
+			break
+		}
+	}
+	if k == 0 {
+		return 0, 0, nil
+	}
+	g.msg.Iov = &g.iov[0]
+	g.msg.SetIovlen(k)
+	r, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&g.msg)), unix.MSG_NOSIGNAL)
+	clear(g.iov[:k])
+	g.msg.Iov = nil
+	if e != 0 {
+		return -1, total, e
+	}
+	return int(r), total, nil
+}
+
 func writeFD(fd int, b []byte) (int, error) {
 	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_NOSIGNAL, 0, 0)
 	if e != 0 {

@@ -154,15 +154,31 @@ func ignoringEINTRErr(f func() error) error {
 // peer has shut down its sending side. The read is tried at once; only if no data is there does
 // it wait in the reactor.
 func (s *TCPSocket) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
-	s.startIO(opRead, b, h)
+	s.startIO(opRead, b, nil, h)
 }
 
 // AsyncWriteSome writes at least one byte of b and completes h with how many.
 func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
-	s.startIO(opWrite, b, h)
+	s.startIO(opWrite, b, nil, h)
 }
 
-func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult]) {
+// maxGatherBuffers is the most buffers one gather write passes to the kernel; the rest are left
+// for the next call.
+const maxGatherBuffers = 64
+
+// AsyncWriteSomeBuffers writes at least one byte of the concatenation of bufs, unless all are
+// empty or an error occurs, and completes h with how many in all: a gather write, with one
+// sendmsg(2) (the socket call's writev(2)) for the first 64 non-empty buffers, the rest left for
+// the next call as a short write leaves the end of a buffer. It never modifies bufs or the slices
+// in it, which must stay untouched until h runs. All buffers empty completes at once (posted) with
+// N == 0. It is the write direction's one operation, as AsyncWriteSome is, with the same rules
+// for cancellation, Close and errors, and allocates nothing per call once the socket's first
+// gather write has made its iovec array.
+func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
+	s.startIO(opWriteBuffers, nil, bufs, h)
+}
+
+func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.Handler[IOResult]) {
 	d := s.descriptor()
 	if d == nil {
 		_, err := s.open(kind.name())
@@ -170,7 +186,7 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult
 		return
 	}
 	o := &d.read
-	if kind == opWrite {
+	if kind != opRead {
 		o = &d.write
 	}
 	hex, ctx := completion.Associated(h, s.ex)
@@ -180,7 +196,10 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, h completion.Handler[IOResult
 		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
-	o.b, o.hIO = b, h
+	o.b, o.bufs, o.hIO = b, bufs, h
+	if kind == opWriteBuffers && o.gather == nil {
+		o.gather = new(gatherState)
+	}
 	o.start(ctx)
 }
 
@@ -311,4 +330,7 @@ func (s *TCPSocket) setInt(level, opt, v int) error {
 	})
 }
 
-var _ AsyncStream = (*TCPSocket)(nil)
+var (
+	_ AsyncStream             = (*TCPSocket)(nil)
+	_ AsyncBuffersWriteStream = (*TCPSocket)(nil)
+)
