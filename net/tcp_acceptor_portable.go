@@ -4,6 +4,7 @@ package net
 
 import (
 	"context"
+	"errors"
 	stdnet "net"
 	"net/netip"
 	"sync"
@@ -20,13 +21,16 @@ import (
 // (Go's net package would have to close the listener): it completes the pending accept with
 // completion.ErrOperationAborted at once and leaves the goroutine waiting, and the connection it
 // then accepts is kept for the next AsyncAccept, so none is lost.
+//
+// Close is final, as on the Linux path: after it Listen, AsyncAccept and Close fail with a
+// *net.OpError matching Go's net.ErrClosed, and Addr still reports the address it listened on.
 type TCPAcceptor struct {
 	ex executor.Executor
 
 	mu      sync.Mutex
 	ln      *stdnet.TCPListener // nil until Listen
 	addr    netip.AddrPort
-	closed  bool
+	closed  bool           // Close was called: final
 	pend    *pendingAccept // the AsyncAccept waiting for a connection, if any
 	running bool           // the accept goroutine is in Accept
 	done    chan struct{}  // closed when the accept goroutine returns
@@ -60,17 +64,24 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.ln != nil && !a.closed {
+	switch {
+	case a.closed:
+		return closedError("listen", addr)
+	case a.ln != nil:
 		return ErrListening
 	}
 	// Keep-alive stays off on accepted connections, as on the Linux path, until SetKeepAlive.
 	lc := stdnet.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), network, addr.String())
 	if err != nil {
+		var op *stdnet.OpError
+		if errors.As(err, &op) {
+			op.Net = "tcp" // "tcp4" is how this path asks Go for IPv4 alone; the socket is TCP's
+		}
 		return err
 	}
 	tl := ln.(*stdnet.TCPListener)
-	a.ln, a.addr, a.closed = tl, tl.Addr().(*stdnet.TCPAddr).AddrPort(), false
+	a.ln, a.addr = tl, tl.Addr().(*stdnet.TCPAddr).AddrPort()
 	return nil
 }
 
@@ -91,10 +102,10 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 	a.mu.Lock()
 	var err error
 	switch {
+	case a.closed:
+		err = closedError("accept", a.addr)
 	case a.ln == nil:
 		err = ErrNotConnected
-	case a.closed:
-		err = stdnet.ErrClosed
 	case a.pend != nil:
 		err = ErrInProgress
 	case ctx != nil && ctx.Err() != nil:
@@ -203,19 +214,20 @@ func (a *TCPAcceptor) Cancel() int {
 	return 1
 }
 
-// Close stops listening; a pending accept completes with completion.ErrOperationAborted. It
-// waits for the acceptor's goroutine to return.
+// Close stops listening, for good; a pending accept completes with
+// completion.ErrOperationAborted. It waits for the acceptor's goroutine to return.
 func (a *TCPAcceptor) Close() error {
 	a.mu.Lock()
+	if a.closed {
+		addr := a.addr
+		a.mu.Unlock()
+		return closedError("close", addr)
+	}
+	a.closed = true
 	if a.ln == nil {
 		a.mu.Unlock()
 		return nil
 	}
-	if a.closed {
-		a.mu.Unlock()
-		return stdnet.ErrClosed
-	}
-	a.closed = true
 	p, ready := a.pend, a.ready
 	a.pend, a.ready, a.readyErr = nil, nil, nil
 	ln, running, done := a.ln, a.running, a.done

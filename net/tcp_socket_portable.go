@@ -32,16 +32,21 @@ import (
 //   - A read is cancelled (by Cancel or its handler's context) by making the serving goroutine's
 //     Read return, which happens a moment after Cancel returns: data that arrived in that moment
 //     completes the read instead, and the bytes are not lost.
-//   - Errors are Go's (*net.OpError) rather than *os.SyscallError; errors.Is with the system's
-//     error numbers (syscall.ECONNREFUSED, syscall.ECONNRESET) works as on Linux on Unix systems.
 //   - A read or write started before AsyncConnect has completed fails with [ErrNotConnected].
+//
+// As on the Linux path, errors of the system are *net.OpError of Go's net package, which
+// errors.Is matches with the system's error numbers (syscall.ECONNREFUSED, syscall.ECONNRESET) on
+// Unix systems, and Close is final: after it every method fails with a *net.OpError matching Go's
+// net.ErrClosed, and AsyncConnect does not open the socket again. Go's net package counts the
+// references to a descriptor, so a method racing Close either acts on the socket's own
+// connection or fails with net.ErrClosed, never on a descriptor the system has handed on.
 type TCPSocket struct {
 	ex executor.Executor
 
 	mu     sync.Mutex
 	c      *tcpConn // the connection; nil until connected or accepted
 	dial   *dialing // the AsyncConnect in progress, if any
-	closed bool     // Close was called since the socket was last opened
+	closed bool     // Close was called: final
 }
 
 // tcpConn is one connection of a TCPSocket: AsyncConnect replaces it.
@@ -90,17 +95,27 @@ func newTCPConn(tcp *stdnet.TCPConn, ex executor.Executor) *tcpConn {
 // Executor returns the socket's executor.
 func (s *TCPSocket) Executor() executor.Executor { return s.ex }
 
-// conn returns the connection, or the error of an operation on a socket that has none.
-func (s *TCPSocket) conn() (*tcpConn, error) {
+// conn returns the connection, or the error of op (Go's name for it) on a socket that has none.
+func (s *TCPSocket) conn(op string) (*tcpConn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case s.closed:
+		return nil, closedError(op, netip.AddrPort{})
 	case s.c != nil:
 		return s.c, nil
-	case s.closed:
-		return nil, stdnet.ErrClosed
 	}
 	return nil, ErrNotConnected
+}
+
+// closedError is the error of op (Go's name for it) on a closed socket or acceptor whose
+// address, if it has one, is addr: what Go's net package returns for a closed connection.
+func closedError(op string, addr netip.AddrPort) error {
+	e := &stdnet.OpError{Op: op, Net: "tcp", Err: stdnet.ErrClosed}
+	if addr.IsValid() {
+		e.Addr = stdnet.TCPAddrFromAddrPort(addr)
+	}
+	return e
 }
 
 // dialing is an AsyncConnect in progress: the goroutine that dials, and its handler.
@@ -116,9 +131,16 @@ type dialing struct {
 // AsyncConnect connects the socket to addr and completes h with nil or the error
 // (errors.Is(err, syscall.ECONNREFUSED) for a refused connection on Unix systems). A socket that is
 // already open is closed first, as Asio does: a connect in progress completes with
-// completion.ErrOperationAborted. It dials with net.Dialer.DialContext on a goroutine of its own,
-// which ends when the dial does; h's context (completion.WithContext) cancels the dial.
+// completion.ErrOperationAborted. After Close it fails with net.ErrClosed. It dials with
+// net.Dialer.DialContext on a goroutine of its own, which ends when the dial does; h's context
+// (completion.WithContext) cancels the dial.
 func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error]) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		postResult(s.ex, h, closedError("dial", addr))
+		return
+	}
 	d := &dialing{h: h, uctx: completion.AssociatedContext(h), done: make(chan struct{})}
 	parent := d.uctx
 	if parent == nil {
@@ -126,9 +148,8 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 	}
 	ctx, cancel := context.WithCancel(parent)
 	d.cancel = cancel
-	s.mu.Lock()
 	oldConn, oldDial := s.c, s.dial
-	s.c, s.dial, s.closed = nil, d, false
+	s.c, s.dial = nil, d
 	s.mu.Unlock()
 	if oldDial != nil {
 		oldDial.cancel() // it finds itself replaced, and completes with ErrOperationAborted
@@ -180,7 +201,7 @@ func (s *TCPSocket) dialTo(d *dialing, ctx context.Context, addr netip.AddrPort)
 // AsyncReadSome reads at least one byte into b and completes h with how many; io.EOF when the
 // peer has shut down its sending side.
 func (s *TCPSocket) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
-	c, err := s.conn()
+	c, err := s.conn("read")
 	if err != nil {
 		postResult(s.ex, h, IOResult{Err: err})
 		return
@@ -190,7 +211,7 @@ func (s *TCPSocket) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
 
 // AsyncWriteSome writes at least one byte of b and completes h with how many.
 func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
-	c, err := s.conn()
+	c, err := s.conn("write")
 	if err != nil {
 		postResult(s.ex, h, IOResult{Err: err})
 		return
@@ -201,7 +222,7 @@ func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 // AsyncWriteSomeBuffers writes at least one byte of the concatenation of bufs, in one writev(2)
 // where the system has it, and completes h with how many; see [AsyncBuffersWriteStream].
 func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
-	c, err := s.conn()
+	c, err := s.conn("write")
 	if err != nil {
 		postResult(s.ex, h, IOResult{Err: err})
 		return
@@ -285,7 +306,7 @@ func (c *tcpConn) cancel() int {
 // Shutdown ends one or both directions of the connection: after ShutdownWrite the peer reads
 // io.EOF once it has read everything sent before.
 func (s *TCPSocket) Shutdown(how ShutdownHow) error {
-	c, err := s.conn()
+	c, err := s.conn("shutdown")
 	if err != nil {
 		return err
 	}
@@ -324,17 +345,13 @@ func (s *TCPSocket) Cancel() int {
 }
 
 // Close cancels the pending operations (they complete with completion.ErrOperationAborted) and
-// closes the socket. Later operations complete with net.ErrClosed. It waits for the socket's
-// goroutines to return.
+// closes the socket, for good: later operations, and a second Close, fail with net.ErrClosed. It
+// waits for the socket's goroutines to return.
 func (s *TCPSocket) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return stdnet.ErrClosed
-	}
-	if s.c == nil && s.dial == nil {
-		s.mu.Unlock()
-		return nil
+		return closedError("close", netip.AddrPort{})
 	}
 	s.closed = true
 	c, d := s.c, s.dial
@@ -352,16 +369,16 @@ func (s *TCPSocket) Close() error {
 
 // LocalAddr returns the socket's local address.
 func (s *TCPSocket) LocalAddr() (netip.AddrPort, error) {
-	return s.addr((*stdnet.TCPConn).LocalAddr)
+	return s.addr("getsockname", (*stdnet.TCPConn).LocalAddr)
 }
 
 // RemoteAddr returns the address of the socket's peer.
 func (s *TCPSocket) RemoteAddr() (netip.AddrPort, error) {
-	return s.addr((*stdnet.TCPConn).RemoteAddr)
+	return s.addr("getpeername", (*stdnet.TCPConn).RemoteAddr)
 }
 
-func (s *TCPSocket) addr(get func(*stdnet.TCPConn) stdnet.Addr) (netip.AddrPort, error) {
-	c, err := s.openConn()
+func (s *TCPSocket) addr(op string, get func(*stdnet.TCPConn) stdnet.Addr) (netip.AddrPort, error) {
+	c, err := s.conn(op)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
@@ -372,23 +389,9 @@ func (s *TCPSocket) addr(get func(*stdnet.TCPConn) stdnet.Addr) (netip.AddrPort,
 	return a.AddrPort(), nil
 }
 
-// openConn returns the connection if the socket is not closed: the options and addresses of a
-// closed socket are errors, as on the Linux path.
-func (s *TCPSocket) openConn() (*tcpConn, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return nil, stdnet.ErrClosed
-	case s.c == nil:
-		return nil, ErrNotConnected
-	}
-	return s.c, nil
-}
-
 // SetNoDelay turns Nagle's algorithm off (true, the default) or on.
 func (s *TCPSocket) SetNoDelay(on bool) error {
-	c, err := s.openConn()
+	c, err := s.conn("set")
 	if err != nil {
 		return err
 	}
@@ -401,7 +404,7 @@ func (s *TCPSocket) SetNoDelay(on bool) error {
 
 // SetKeepAlive turns TCP keep-alive probes on or off.
 func (s *TCPSocket) SetKeepAlive(on bool) error {
-	c, err := s.openConn()
+	c, err := s.conn("set")
 	if err != nil {
 		return err
 	}
@@ -410,7 +413,7 @@ func (s *TCPSocket) SetKeepAlive(on bool) error {
 
 // SetReadBuffer sets the kernel's receive buffer size.
 func (s *TCPSocket) SetReadBuffer(bytes int) error {
-	c, err := s.openConn()
+	c, err := s.conn("set")
 	if err != nil {
 		return err
 	}
@@ -419,7 +422,7 @@ func (s *TCPSocket) SetReadBuffer(bytes int) error {
 
 // SetWriteBuffer sets the kernel's send buffer size.
 func (s *TCPSocket) SetWriteBuffer(bytes int) error {
-	c, err := s.openConn()
+	c, err := s.conn("set")
 	if err != nil {
 		return err
 	}
@@ -429,7 +432,7 @@ func (s *TCPSocket) SetWriteBuffer(bytes int) error {
 // NoDelay reports whether Nagle's algorithm is off. Go's net package has no getter for it: this is
 // the value last set, true by default as Go's net package sets it on every connection.
 func (s *TCPSocket) NoDelay() (bool, error) {
-	c, err := s.openConn()
+	c, err := s.conn("get")
 	if err != nil {
 		return false, err
 	}

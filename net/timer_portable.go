@@ -56,7 +56,10 @@ func (t *SteadyTimer) AsyncWait(h completion.Handler[error]) {
 	}
 	w := &timerWait{t: t, h: h, work: completion.StartWork(t.ex, completion.AssociatedExecutor(h, t.ex))}
 	t.waits = append(t.waits, w)
-	// Both callbacks take t.mu first, so neither acts before these assignments are made.
+	// The wait is in t.waits before its cancellation is armed, and both callbacks take t.mu first,
+	// so neither acts before these assignments are made. A context that ends after the check above
+	// and before AfterFunc arms it is not lost: AfterFunc runs the cancellation at once for a
+	// context already done.
 	w.timer = time.AfterFunc(wait, func() { w.finish(nil) })
 	if ctx != nil && ctx.Done() != nil {
 		w.stop = context.AfterFunc(ctx, func() { w.finish(completion.Canceled(ctx)) })
