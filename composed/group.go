@@ -50,16 +50,16 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 	if parent == nil {
 		parent = context.Background()
 	}
-	// The group's own operation gets h without its context: a GroupResult cannot carry an error,
-	// so an ended context must not fail the group as a whole (Start would need completion.Fail).
-	// The context reaches every operation instead, and each completes with its own error.
+	// The group's own operation runs without h's context: a GroupResult cannot carry an error, so
+	// an ended context must not fail the group as a whole (Start would need completion.Fail). The
+	// context reaches every operation instead, and each completes with its own error.
 	//
 	// The group's steps and the operations' handlers run on a strand over ex, so the results
 	// need no lock, and the operation's state is touched by one goroutine at a time, even when ex
-	// runs handlers on several goroutines at once (a composed operation needs a serial I/O
-	// executor). h still runs on ex, or on its own executor.
+	// runs handlers on several goroutines at once. h still runs on its own executor, or on ex.
 	strand := executor.NewStrand(ex)
-	Start(strand, withoutContext[GroupResult[T]]{h, ex}, func(op *Op[GroupResult[T]]) {
+	hex := completion.AssociatedExecutor(h, ex)
+	new(Op[GroupResult[T]]).begin(strand, strand, hex, nil, h, BodyFunc[GroupResult[T]](func(op *Op[GroupResult[T]]) {
 		g := &groupState[T]{res: GroupResult[T]{Order: make([]int, 0, len(ops)), Results: make([]T, len(ops))}}
 		if len(ops) == 0 {
 			op.Complete(g.res)
@@ -104,18 +104,5 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 			}))))
 		}
 		started = true
-	})
-}
-
-// withoutContext is h without its associated context, and with its associated executor, or ex
-// when it has none.
-type withoutContext[R any] struct {
-	h  completion.Handler[R]
-	ex executor.Executor
-}
-
-func (w withoutContext[R]) Complete(r R) { w.h.Complete(r) }
-
-func (w withoutContext[R]) Executor() executor.Executor {
-	return completion.AssociatedExecutor(w.h, w.ex)
+	}), false)
 }

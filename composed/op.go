@@ -15,6 +15,7 @@ import (
 // for each operation, which then allocates nothing; see [Op.Start] for when that is allowed.
 type Op[R any] struct {
 	core
+	work   completion.Work // on the I/O executor and on the handler's, while in flight
 	h      completion.Handler[R]
 	body   Body[R]
 	run    func() // op.next, bound on first need (runFunc) and kept when the Op is started again
@@ -37,15 +38,17 @@ type BodyFunc[R any] func(op *Op[R])
 func (f BodyFunc[R]) Step(op *Op[R]) { f(op) }
 
 // core is the part of an operation its slots see, whatever its result type. Its fields are read
-// and written on the I/O executor only (which runs one handler at a time), or by Start before
-// anything can see the run it begins, or by the handler's executor once delivery has handed the
-// operation over and nothing on the I/O executor touches it again. So none needs an atomic. (An
-// atomic store per step was a third of Start's overhead.) The exceptions are io and ctx, which a
-// Slot completed on another goroutine reads to post its landing, and an inner operation reads
-// through the Slot's Context from wherever it runs: only Start writes them, and Start cannot run
-// while a slot is pending.
+// and written by the operation's steps, which its step executor runs one at a time (Start refuses
+// an executor that does not, and each step asks again), or by Start before anything can see the
+// run it begins, or by the handler's executor once delivery has handed the operation over and no
+// step touches it again. So none needs an atomic. The exceptions are ex and ctx, which a Slot
+// completed on another goroutine reads to post its landing, and an inner operation reads through
+// the Slot's Context from wherever it runs: only Start writes them, and Start cannot run while a
+// slot is pending.
 type core struct {
-	io   executor.Executor
+	// ex is the step executor, where the body runs on every step: the final handler's associated
+	// executor, the I/O executor when it has none (Asio's rule), or the executor a Spawn names.
+	ex   executor.Executor
 	ctx  context.Context
 	self stepper // the Op this core is part of
 	// gen numbers the runs of an Op started again and again. A run ends only once all its slots
@@ -60,7 +63,6 @@ type core struct {
 	entered bool // the body has been entered in this run
 	resumed bool // the body is being entered for an inner operation's completion
 	inStep  bool // the body is running: a resumption now must queue behind it
-	sameEx  bool // the handler's executor is io: one unit of work, and it may run inline on io
 	// handOver is set when the run is complete and nothing is pending while the body still runs
 	// (Complete found nothing pending, or the last landing came round in a Poll the body made
 	// after Complete): the step delivers as its very last act.
@@ -92,21 +94,31 @@ type stepper interface {
 	callBody()
 	tryDeliver()
 	postDelivery()
-	deliver()
-	handlerExecutor() executor.Executor
+	deliver(here executor.Executor)
+	finishWork()
 }
 
-// Start starts a composed operation: body runs on io, now if the caller is already running on io
-// and otherwise posted, and again each time an inner operation started with a handler from [Into]
-// completes. The body calls op.Complete exactly once; h then receives the result on its
-// associated executor (io when it has none), once every inner operation has completed.
+// Start starts a composed operation. Its steps run on the step executor: h's associated executor,
+// or io when h has none (Asio's rule for async_compose). body runs there, now if the caller is
+// already running on it and otherwise posted, and again each time an inner operation started with
+// a handler from [Into] completes. The body calls op.Complete exactly once; h then receives the
+// result on its associated executor (io when it has none), once every inner operation has
+// completed. io is the I/O executor: the operation counts work on it, as on h's executor, while in
+// flight (completion.Work), and a completion in the first step is posted through it.
+//
+// The step executor must run one handler at a time, so that the steps never race each other or
+// the handlers they share state with: a Strand, or an IOContext with one Run goroutine. So put the
+// I/O object on a strand, or bind h to one with completion.Bind (Asio's bind_executor); the inner
+// operations, handed slots whose associated executor is the step executor, complete there. Start
+// panics, before counting any work, when executor.Serial says the step executor runs handlers on
+// several goroutines at once (a ThreadPool of more than one goroutine, an IOContext with several
+// Run goroutines), and each step asks again, so a context that gains a second Run goroutine under
+// a running operation panics at its next step instead of racing. It panics too for an executor
+// that runs what is posted inside Post (executor.PostsInline: executor.Inline, a strand over it).
 //
 // If h's context is already done, the operation completes at once with completion.Fail[R] of the
 // cancellation error, without running body; R must then be error or have a SetErr method, and
 // Start panics otherwise, before counting any work.
-//
-// io must run one handler at a time (a Strand, or an IOContext with one Run goroutine), as Asio
-// requires of the executor of a composed operation's steps.
 //
 // Start allocates the Op, and body's closure if it has one; [Op.Start] with a state that is its
 // own [Body] allocates neither.
@@ -124,8 +136,16 @@ func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *O
 // has its result delivered, and its Op may be started again once that handler has run.
 //
 // h's associated executor must not change while the operation is in flight (Asio requires the
-// same): the work counted on it at Start is released on the one found at delivery.
+// same): the steps run on the one found at Start.
 func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[R]) {
+	hex, ctx := completion.Associated(h, io)
+	op.begin(io, hex, hex, ctx, h, body, false)
+}
+
+// begin starts a run of op whose steps run on sx, whose handler h runs on hex, and whose work is
+// counted on io and hex. sx is hex for Start (Asio's rule), and io for Spawn (spawned), whose body
+// runs on the executor it names as Asio's spawn does.
+func (op *Op[R]) begin(io, sx, hex executor.Executor, ctx context.Context, h completion.Handler[R], body Body[R], spawned bool) {
 	switch op.phase {
 	case idle, done:
 	case abandoned:
@@ -133,10 +153,15 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	default:
 		panic("composed: Op started again while in flight")
 	}
-	if _, ok := io.(*executor.IOContext); !ok && postsInline(io) {
+	if _, ok := io.(*executor.IOContext); !ok && executor.PostsInline(io) {
 		panic(errInlineIO)
 	}
-	hex, ctx := completion.Associated(h, io)
+	if sx != io && executor.PostsInline(sx) {
+		panic(errInlineIO)
+	}
+	if !serial(sx) {
+		panic(notSerialMessage(spawned))
+	}
 	canceled := ctx != nil && ctx.Err() != nil
 	if canceled && !completion.CanFail[R]() {
 		// Before anything is counted or changed, so the misuse leaves op and io as they were.
@@ -144,53 +169,47 @@ func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[
 	}
 	// Field by field rather than op.core = core{...}: the composite literal is built on the stack
 	// and copied in wide moves that stall on store forwarding, a third of Start's time.
-	op.io, op.ctx, op.self = io, ctx, op
+	op.ex, op.ctx, op.self = sx, ctx, op
 	op.gen++
 	op.pending = 0
 	op.phase = stepping
 	op.entered, op.resumed, op.inStep, op.handOver = false, false, false, false
 	op.parked = 0
-	op.sameEx = hex == io
 	op.h, op.body = h, body
-	io.OnWorkStarted()
-	if !op.sameEx {
-		hex.OnWorkStarted()
-	}
+	op.work = completion.StartWork(io, hex)
 	if canceled {
 		op.result = completion.Fail[R](completion.Canceled(ctx))
 		op.phase = completed
 		op.postDelivery() // guarantee 1: never inside the initiating function
 		return
 	}
-	if onExecutor(io) {
+	if onExecutor(sx) {
 		op.core.step() // what Dispatch would do, without binding a func for it
 		return
 	}
-	io.Dispatch(op.runFunc())
+	sx.Dispatch(op.runFunc())
 }
 
-// errInlineIO is Start's panic for an I/O executor that runs what is posted to it inside the call
-// to Post: then no step could ever queue behind a running body, and a delivery posted by the first
-// step would run inside Start. That is executor.Inline, or a strand over it, whose turns Inline
-// runs at once.
-const errInlineIO = "composed: executor.Inline, or a strand over it, cannot be an I/O executor"
+// errInlineIO is Start's panic for an executor that runs what is posted to it inside the call to
+// Post: then no step could ever queue behind a running body, and a delivery posted by the first
+// step would run inside Start. That is executor.Inline, or a strand or wrapper over it.
+const errInlineIO = "composed: executor.Inline, or a strand over it, cannot be an I/O executor or run a composed operation's steps"
 
-// postsInline reports whether ex is executor.Inline or a strand over it. Out of line, so that
-// Start stays as small as it was before the check looked into strands (inlined, the check cost
-// Start 10 to 15 ns).
-//
-//go:noinline
-func postsInline(ex executor.Executor) bool {
-	for {
-		switch x := ex.(type) {
-		case executor.Inline, *executor.Inline:
-			return true
-		case *executor.Strand:
-			ex = x.Inner()
-		default:
-			return false
-		}
+// notSerialMessage is the panic of Start whose step executor runs handlers on several goroutines
+// at once, or of Spawn (spawned) given such an executor.
+func notSerialMessage(spawned bool) string {
+	if !spawned {
+		return "composed: the steps of a composed operation would run on an executor that runs handlers on several goroutines at once (a ThreadPool, an IOContext with several Run goroutines), where they would race: put the I/O object on an executor.Strand or bind the handler to one with completion.Bind"
 	}
+	return "composed: Spawn's executor runs handlers on several goroutines at once (a ThreadPool, an IOContext with several Run goroutines), where the body's steps would race: spawn on an executor.Strand"
+}
+
+// serial reports whether ex runs one handler at a time at present: a strand without asking.
+func serial(ex executor.Executor) bool {
+	if _, ok := ex.(*executor.Strand); ok {
+		return true
+	}
+	return executor.Serial(ex)
 }
 
 // runFunc returns op.next as a func, bound the first time it is needed. A step that starts on its
@@ -202,20 +221,12 @@ func (op *Op[R]) runFunc() func() {
 	return op.run
 }
 
-// IOExecutor returns the executor the operation's steps run on (Asio's get_io_executor).
-func (op *Op[R]) IOExecutor() executor.Executor { return op.io }
+// IOExecutor returns the I/O executor the operation counts work on (Asio's get_io_executor).
+func (op *Op[R]) IOExecutor() executor.Executor { return op.work.IO() }
 
-// Executor returns the executor the final handler runs on (Asio's get_executor).
-func (op *Op[R]) Executor() executor.Executor { return op.handlerExecutor() }
-
-// handlerExecutor is the handler's executor. Not kept in the Op, which a step's every cache line
-// slows: finding it again costs a type assertion, once or twice per operation.
-func (op *Op[R]) handlerExecutor() executor.Executor {
-	if op.sameEx {
-		return op.io
-	}
-	return completion.AssociatedExecutor(op.h, op.io)
-}
+// Executor returns the executor the steps and the final handler run on (Asio's get_executor): the
+// handler's associated executor, or the I/O executor when it has none.
+func (op *Op[R]) Executor() executor.Executor { return op.ex }
 
 // Context returns the handler's context, which is also every inner operation's: nil when the
 // operation cannot be cancelled.
@@ -261,22 +272,25 @@ func (op *Op[R]) tryDeliver() {
 		// executor (Poll) after Complete.
 		op.handOver = true
 	default:
-		op.deliver()
+		op.deliver(op.ex)
 	}
 }
 
-// postDelivery posts the delivery of a completed run to io.
-func (op *Op[R]) postDelivery() { op.io.Post(op.runFunc()) }
+// postDelivery posts the delivery of a completed run to the I/O executor, which dispatches it to
+// the handler's (as Asio's immediate completion goes through the I/O executor).
+func (op *Op[R]) postDelivery() { op.work.IO().Post(op.runFunc()) }
 
-// next is the one func the operation posts or dispatches: its first step, the delivery of a result
-// found in the first step, or the call of the handler on its executor. Resumptions that must be
-// posted carry their run's number instead (core.postResume).
+// next is the one func the operation posts or dispatches: its first step (on the step executor),
+// the delivery of a result found in the first step (posted to the I/O executor), or the call of
+// the handler on its executor. Resumptions that must be posted carry their run's number instead
+// (core.postResume).
 func (op *Op[R]) next() {
 	switch op.phase {
 	case stepping:
+		op.checkSerial()
 		op.core.step()
 	case completed:
-		op.deliver()
+		op.deliver(op.work.IO())
 	case invoking:
 		op.invoke()
 	}
@@ -314,29 +328,42 @@ func (c *core) step() {
 			c.self.postDelivery() // guarantee 1: never inside the initiating function
 			return
 		}
-		c.self.deliver() // the last act: the Op belongs to the handler from here
+		c.self.deliver(c.ex) // the last act: the Op belongs to the handler from here
 	}
 }
 
-// deliver hands the result to the handler's executor and releases the operation's work. On io,
-// inside one of its handlers, outside the body. It touches the Op only until the hand-over: the
-// handler may start it again at once, on another goroutine.
-func (op *Op[R]) deliver() {
+// checkSerial panics if the step executor runs handlers on several goroutines at once: an
+// IOContext that gained a second Run goroutine while the operation was in flight. Called before
+// a step or a landing touches anything a concurrent step could be touching.
+func (c *core) checkSerial() {
+	if !serial(c.ex) {
+		panic(errNotSerialStep)
+	}
+}
+
+// errNotSerialStep is a step's panic when its executor has stopped running one handler at a time.
+const errNotSerialStep = "composed: the executor of a composed operation's steps runs handlers on several goroutines at once (an IOContext that gained a second Run goroutine while the operation was in flight), where its steps would race: put the I/O object on an executor.Strand or bind the handler to one with completion.Bind (for Spawn: spawn on a strand)"
+
+// deliver hands the result to the handler's executor and releases the operation's work. Called on
+// here, inside one of its handlers, outside the body: the step executor, or the I/O executor for
+// a completion posted by the first step. It touches the Op only until the hand-over: the handler
+// may start it again at once, on another goroutine.
+func (op *Op[R]) deliver(here executor.Executor) {
 	op.phase = invoking
-	io := op.io
-	if op.sameEx {
+	w := op.work
+	if w.Handler() == here {
 		// The work first, as Asio's composed operation resets its work guard before calling the
-		// handler: the handler running here keeps io's count up, and an operation it starts takes
-		// the released unit back without an atomic operation (executor.IOContext.OnWorkStarted).
-		io.OnWorkFinished()
-		op.invoke() // on io already, where Dispatch would run it inline
+		// handler: the handler running here keeps its executor's count up, and an operation it
+		// starts takes the released unit back without an atomic operation
+		// (executor.IOContext.OnWorkStarted).
+		w.Finish()
+		op.invoke() // on the handler's executor already, where Dispatch would run it inline
 		return
 	}
 	// Dispatched first, so the handler's executor counts the handler before it loses the
 	// operation's unit; released also if the handler, run inline, panics.
-	hex := op.handlerExecutor()
-	defer release(io, hex, false)
-	hex.Dispatch(op.runFunc())
+	defer w.Finish()
+	w.Handler().Dispatch(op.runFunc())
 }
 
 // invoke calls the handler. It lets go of the handler and the result first, so that an Op kept
@@ -350,13 +377,8 @@ func (op *Op[R]) invoke() {
 	h.Complete(r)
 }
 
-// release gives back the work an operation holds on io and on its handler's executor hex.
-func release(io, hex executor.Executor, sameEx bool) {
-	if !sameEx {
-		hex.OnWorkFinished()
-	}
-	io.OnWorkFinished()
-}
+// finishWork releases the work the run holds.
+func (op *Op[R]) finishWork() { op.work.Finish() }
 
 // unwind abandons the run whose body is unwinding by a panic: called by step's deferred func
 // before any hand-over to the handler can have happened (delivery waits for the step's end).
@@ -386,11 +408,11 @@ func (c *core) unwind() {
 // makes later resumptions do nothing. The Op is spent. On io, while the body runs or unwinds.
 func (c *core) abandon() {
 	c.phase = abandoned
-	release(c.io, c.self.handlerExecutor(), c.sameEx)
+	c.self.finishWork()
 }
 
 // resume continues run gen after one of its pending inner operations or posted resumptions has
-// ended; on io. It enters the body again while the run is stepping (posted behind it if the body
+// ended; on the step executor. It enters the body again while the run is stepping (posted behind it if the body
 // is running, as when an inner operation completed inside the call that started it, which keeps
 // the stack flat: guarantee 4), delivers a completed run once nothing is pending, and does
 // nothing for an abandoned run or an earlier one.
@@ -416,13 +438,14 @@ func (c *core) resume(gen uint32) {
 // delivered only after it. A rare path, so the closure's allocation does not matter.
 func (c *core) postResume(gen uint32) {
 	c.pending++
-	c.io.Post(func() { c.resumePosted(gen) })
+	c.ex.Post(func() { c.resumePosted(gen) })
 }
 
 // resumePosted runs a posted resumption of run gen. If the body is still running, it has run its
 // executor itself (Poll) and this came round inside it: it is parked, still counted as pending,
 // until the body returns, instead of being posted again at once, which would spin for ever.
 func (c *core) resumePosted(gen uint32) {
+	c.checkSerial()
 	if gen == c.gen && c.phase == stepping && c.inStep {
 		c.parked++
 		return
@@ -434,6 +457,6 @@ func (c *core) resumePosted(gen uint32) {
 func (c *core) repostParked() {
 	for ; c.parked > 0; c.parked-- {
 		gen := c.gen
-		c.io.Post(func() { c.resumePosted(gen) })
+		c.ex.Post(func() { c.resumePosted(gen) })
 	}
 }

@@ -82,14 +82,20 @@ func TestOpAccessors(t *testing.T) {
 		}
 		op.Complete(slot.Value)
 	})
-	io.Run()
+	// The steps run on the handler's executor, ctx2, and count work on io: both run at once.
+	ioDone := make(chan struct{})
+	go func() {
+		io.Run()
+		close(ioDone)
+	}()
 	ctx2.Run()
+	<-ioDone
 	f.Wait()
 	if len(steps) != 2 {
 		t.Fatalf("the body ran %d times, want 2", len(steps))
 	}
 	for i, s := range steps {
-		want := seen{io, ctx2, ctx, nil, i == 1, io, ctx, io, ctx}
+		want := seen{io, ctx2, ctx, nil, i == 1, ctx2, ctx, ctx2, ctx}
 		if s != want {
 			t.Errorf("step %d saw %+v, want %+v", i, s, want)
 		}
@@ -312,11 +318,13 @@ func TestBodyPanicAfterCompleteDeliversOnce(t *testing.T) {
 			op.Complete(opResult{V: 1})
 			panic("after complete")
 		})
-		if v := runRecovering(t, ctx); v != "after complete" {
+		// The steps run on the handler's executor: the panic leaves its Run. The delivery is
+		// posted through the I/O executor, which dispatches it to hctx.
+		if v := runRecovering(t, hctx); v != "after complete" {
 			t.Fatalf("recovered %v", v)
 		}
-		ctx.Restart()
 		ctx.Run() // a second delivery would call the handler here, on the I/O executor
+		hctx.Restart()
 		hctx.Run()
 		if calls != 1 || onIO {
 			t.Fatalf("handler called %d times, on the I/O executor %v; want once, off it", calls, onIO)

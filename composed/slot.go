@@ -17,7 +17,7 @@ import (
 type Slot[T any] struct {
 	// Value is the inner operation's result, set before the body is entered again.
 	Value T
-	// c is the operation's core. A Complete off the I/O executor reads c.io, which only Start
+	// c is the operation's core. A Complete off the step executor reads c.ex, which only Start
 	// writes, and Start cannot run again until this slot has landed (the run waits for it) or,
 	// for a run abandoned by a panic, ever.
 	c       *core
@@ -27,8 +27,9 @@ type Slot[T any] struct {
 }
 
 // Into returns slot as the handler of an inner operation of op: its completion stores the result
-// in slot.Value and enters op's body again on op's I/O executor. Its associated context is op's,
-// so cancelling op cancels the inner operation. Into panics if the slot's last inner operation
+// in slot.Value and enters op's body again on op's step executor, which is the slot's associated
+// executor, so an inner operation dispatches its completion straight there. Its associated
+// context is op's, so cancelling op cancels the inner operation. Into panics if the slot's last inner operation
 // has not completed yet.
 func Into[R, T any](op *Op[R], slot *Slot[T]) *Slot[T] {
 	if slot.pending {
@@ -50,12 +51,12 @@ func (s *Slot[T]) arm(c *core) {
 // clears it.
 func (s *Slot[T]) Ready() bool { return s.ready }
 
-// Complete stores the result and resumes the operation, on its I/O executor: at once when called
+// Complete stores the result and resumes the operation, on its step executor: at once when called
 // there, as inner operations that honour their handler's executor do, and posted otherwise, so
 // that the body never sees its state change under it.
 func (s *Slot[T]) Complete(v T) {
-	if !onExecutor(s.c.io) {
-		s.c.io.Post(func() { s.land(v) })
+	if !onExecutor(s.c.ex) {
+		s.c.ex.Post(func() { s.land(v) })
 		return
 	}
 	s.land(v)
@@ -89,10 +90,11 @@ func Invoke[T any](h completion.Handler[T], v T) {
 	h.Complete(v)
 }
 
-// land stores the result and resumes the operation; on the I/O executor.
+// land stores the result and resumes the operation; on the step executor.
 func (s *Slot[T]) land(v T) {
-	s.Value, s.ready, s.pending = v, true, false
 	c := s.c
+	c.checkSerial()
+	s.Value, s.ready, s.pending = v, true, false
 	if s.gen == c.gen && c.phase == stepping && !c.inStep {
 		c.pending-- // the usual case, resume's first, without a call
 		c.step()
@@ -101,12 +103,12 @@ func (s *Slot[T]) land(v T) {
 	c.resume(s.gen)
 }
 
-// Executor returns the operation's I/O executor: inner completions run there.
+// Executor returns the operation's step executor: inner completions run there.
 func (s *Slot[T]) Executor() executor.Executor {
 	if s.c == nil {
 		return nil // not armed by Into
 	}
-	return s.c.io
+	return s.c.ex
 }
 
 // Context returns the operation's context.

@@ -27,9 +27,11 @@ type yieldEvent struct {
 // Spawn runs body as a composed operation written as straight-line Go (Asio's spawn). body runs
 // on a goroutine of its own, but only while a step of the operation on ex lets it, so its code
 // between awaits is serialised with ex's other handlers exactly as a handler of ex is (on a strand,
-// with the strand's other handlers). Its result goes to h with the guarantees of [Start], and as
-// with Start, a handler whose context is already done needs an R that can carry the error (error,
-// or a SetErr method), or Spawn panics.
+// with the strand's other handlers). As in Asio, the steps run on ex whatever h's executor; h
+// receives the result on its own, with the guarantees of [Start]. ex must run one handler at a
+// time (a Strand, or an IOContext with one Run goroutine): Spawn panics otherwise, as Start does,
+// and so does a step once ex no longer does. As with Start, a handler whose context is already
+// done needs an R that can carry the error (error, or a SetErr method), or Spawn panics.
 //
 // A panic in body is raised again in the step of ex that was running it, so it leaves ex's Run the
 // way a panic in an ordinary handler does; the operation never completes and releases its work (so
@@ -39,7 +41,8 @@ type yieldEvent struct {
 func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yield) R) {
 	var y *Yield
 	var result R
-	Start(ex, h, func(op *Op[R]) {
+	hex, ctx := completion.Associated(h, ex)
+	new(Op[R]).begin(ex, ex, hex, ctx, h, BodyFunc[R](func(op *Op[R]) {
 		if y == nil {
 			y = &Yield{c: &op.core, resume: make(chan struct{}), yielded: make(chan yieldEvent)}
 			go y.run(func() { result = body(y) })
@@ -55,7 +58,7 @@ func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yi
 		if ev.finished {
 			op.Complete(result)
 		}
-	})
+	}), true)
 }
 
 // run is the body's goroutine.
@@ -89,7 +92,7 @@ func (y *Yield) step() yieldEvent {
 func (y *Yield) Context() context.Context { return y.c.ctx }
 
 // Executor returns the executor the body's steps run on.
-func (y *Yield) Executor() executor.Executor { return y.c.io }
+func (y *Yield) Executor() executor.Executor { return y.c.ex }
 
 // Err returns the cancellation error once the operation's context is done, and nil before.
 func (y *Yield) Err() error {
