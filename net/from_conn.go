@@ -52,9 +52,11 @@ type connOp struct {
 	busy bool // started and its handler not yet called
 	b    []byte
 	bufs [][]byte // a gather write's buffers, instead of b; the caller's, never modified
-	h    completion.Handler[IOResult]
-	work completion.Work // on c.ex and the handler's executor, until the handler has run
-	res  IOResult
+	// closeWrite makes the write a shutdown of the writing side (asyncCloseWrite).
+	closeWrite bool
+	h          completion.Handler[IOResult]
+	work       completion.Work // on c.ex and the handler's executor, until the handler has run
+	res        IOResult
 
 	// Guarded by c.mu: the cancellation of a read.
 	gen       uint64
@@ -97,13 +99,13 @@ func (c *ConnStream) Conn() stdnet.Conn { return c.conn }
 // AsyncReadSome reads at most len(b) bytes with one Read of the conn. An empty b completes at once
 // (posted) with N == 0 without reading.
 func (c *ConnStream) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
-	c.start(&c.rd, c.reads, b, nil, h, true)
+	c.start(&c.rd, c.reads, b, nil, false, h, true)
 }
 
 // AsyncWriteSome writes b with one Write of the conn, which writes all of it unless an error stops
 // it (the net.Conn contract). An empty b completes at once (posted) with N == 0 without writing.
 func (c *ConnStream) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
-	c.start(&c.wr, c.writes, b, nil, h, false)
+	c.start(&c.wr, c.writes, b, nil, false, h, false)
 }
 
 // AsyncWriteSomeBuffers writes the concatenation of bufs with net.Buffers' WriteTo on the conn:
@@ -111,7 +113,15 @@ func (c *ConnStream) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 // AsyncWriteSome it writes all of it unless an error stops it. It never modifies bufs or the
 // slices in it. All buffers empty completes at once (posted) with N == 0 without writing.
 func (c *ConnStream) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
-	c.start(&c.wr, c.writes, nil, bufs, h, false)
+	c.start(&c.wr, c.writes, nil, bufs, false, h, false)
+}
+
+// asyncCloseWrite is Shutdown(ShutdownWrite) as a write, served by the writing goroutine after
+// the writes before it: [AsyncTeardown] uses it, so that a conn whose CloseWrite writes and may
+// block (crypto/tls sends close_notify, waiting up to seconds for the peer to take it) never
+// blocks the executor. It completes h with Shutdown's error, N == 0.
+func (c *ConnStream) asyncCloseWrite(h completion.Handler[IOResult]) {
+	c.start(&c.wr, c.writes, nil, nil, true, h, false)
 }
 
 // Close closes the conn, which interrupts a Read or Write in progress; the operations outstanding
@@ -146,13 +156,18 @@ func (c *ConnStream) Close() error {
 // A write in progress when the writing side is shut down may fail; start the shutdown once the
 // last write has completed.
 func (c *ConnStream) Shutdown(how ShutdownHow) error {
+	if c.isClosed() {
+		return stdnet.ErrClosed
+	}
+	return c.shutdown(how)
+}
+
+// shutdown is Shutdown on a ConnStream that may be open.
+func (c *ConnStream) shutdown(how ShutdownHow) error {
 	type closeReader interface{ CloseRead() error }
 	type closeWriter interface{ CloseWrite() error }
 	if how != ShutdownRead && how != ShutdownWrite && how != ShutdownBoth {
 		return fmt.Errorf("net: Shutdown(%d): no such direction", how)
-	}
-	if c.isClosed() {
-		return stdnet.ErrClosed
 	}
 	cr, canRead := c.conn.(closeReader)
 	cw, canWrite := c.conn.(closeWriter)
@@ -173,7 +188,7 @@ func (c *ConnStream) Shutdown(how ShutdownHow) error {
 }
 
 // start is the initiating function of both operations.
-func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, bufs [][]byte, h completion.Handler[IOResult], cancellable bool) {
+func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, bufs [][]byte, closeWrite bool, h completion.Handler[IOResult], cancellable bool) {
 	hex := completion.AssociatedExecutor(h, c.ex)
 	ctx := completion.AssociatedContext(h)
 	c.mu.Lock()
@@ -189,13 +204,13 @@ func (c *ConnStream) start(o *connOp, ch chan<- *connOp, b []byte, bufs [][]byte
 		c.reject(h, hex, err)
 		return
 	}
-	o.busy, o.b, o.bufs, o.h = true, b, bufs, h
+	o.busy, o.b, o.bufs, o.closeWrite, o.h = true, b, bufs, closeWrite, h
 	o.work = completion.StartWork(c.ex, hex)
 	o.gen++
 	switch {
 	case ctx != nil && ctx.Err() != nil:
 		o.res = IOResult{Err: completion.Canceled(ctx)}
-	case len(b) == 0 && buffersEmpty(bufs):
+	case len(b) == 0 && buffersEmpty(bufs) && !closeWrite:
 		o.res = IOResult{}
 	default:
 		o.inFlight = true
@@ -261,6 +276,9 @@ func (c *ConnStream) writeOnce(o *connOp) IOResult {
 	if c.isClosed() {
 		return IOResult{Err: completion.ErrOperationAborted}
 	}
+	if o.closeWrite {
+		return IOResult{Err: c.shutdown(ShutdownWrite)}
+	}
 	if o.bufs == nil {
 		n, err := c.conn.Write(o.b)
 		return IOResult{N: n, Err: err}
@@ -307,7 +325,7 @@ func (o *connOp) complete() {
 	c := o.c
 	c.mu.Lock()
 	h, res, work := o.h, o.res, o.work
-	o.busy, o.b, o.bufs, o.h, o.work, o.res = false, nil, nil, nil, completion.Work{}, IOResult{}
+	o.busy, o.b, o.bufs, o.closeWrite, o.h, o.work, o.res = false, nil, nil, false, nil, completion.Work{}, IOResult{}
 	c.mu.Unlock()
 	h.Complete(res)
 	work.Finish()
