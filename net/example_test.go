@@ -9,6 +9,7 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
 	"github.com/beastgo/beast/net"
+	"github.com/beastgo/beast/net/nettest"
 )
 
 var loopback = netip.MustParseAddrPort("127.0.0.1:0")
@@ -147,4 +148,31 @@ func ExampleSteadyTimer() {
 	// cancelled completion: operation aborted
 	// early <nil>
 	// late <nil>
+}
+
+// A frame's header and payload written with one gather write, neither copied into the other: on a
+// socket that is one writev(2). Here the stream is nettest's, whose gather write is one operation.
+func ExampleAsyncWriteBuffers() {
+	ioc := executor.NewIOContext()
+	client, server := nettest.NewPair(ioc, nettest.Options{}, nettest.Options{})
+	header := []byte{0x81, 5} // a text frame of 5 bytes
+	payload := []byte("hello")
+	net.AsyncWriteBuffers(client, [][]byte{header, payload}, completion.Callback(func(r net.IOResult) {
+		fmt.Printf("wrote %d bytes, err %v; the peer has %q\n", r.N, r.Err, server.Unread())
+	}))
+	ioc.Run()
+	// Output: wrote 7 bytes, err <nil>; the peer has "\x81\x05hello"
+}
+
+// The end of a connection as a websocket close ends it: each side shuts its sending side down,
+// reads to the other's end of stream, and closes.
+func ExampleAsyncTeardown() {
+	ioc := executor.NewIOContext()
+	client, server := nettest.NewPair(ioc, nettest.Options{}, nettest.Options{})
+	net.AsyncTeardown(client, completion.Callback(func(err error) { fmt.Println("client:", err) }))
+	net.AsyncTeardown(server, completion.Callback(func(err error) { fmt.Println("server:", err) }))
+	ioc.Run()
+	// Unordered output:
+	// client: <nil>
+	// server: <nil>
 }

@@ -24,6 +24,11 @@ import (
 // has none), posted, never inside the call that started it, and counts outstanding work on the
 // executor while it is pending, so an IOContext's Run waits for it.
 //
+// It is an [AsyncBuffersWriteStream]: AsyncWriteSomeBuffers writes several buffers with one
+// writev(2) when the conn is a socket of Go's net package. [AsyncTeardown] tears it down with
+// Shutdown and Close, the shutdown served by the writing goroutine, so that crypto/tls's
+// close_notify never blocks the executor.
+//
 // A read is cancelled through its handler's context (completion.WithContext) by setting a read
 // deadline in the past on the conn, which makes the blocked Read return; the deadline is then
 // cleared. The ConnStream owns the conn's read deadline: the caller must not set it. Writes are not
@@ -154,7 +159,9 @@ func (c *ConnStream) Close() error {
 // net.ErrClosed (Go's).
 //
 // A write in progress when the writing side is shut down may fail; start the shutdown once the
-// last write has completed.
+// last write has completed. Shutdown runs on the calling goroutine, and tls.Conn's CloseWrite
+// writes: it may block until the peer takes the alert (Go's tls waits up to 5 seconds), which
+// [AsyncTeardown] avoids.
 func (c *ConnStream) Shutdown(how ShutdownHow) error {
 	if c.isClosed() {
 		return stdnet.ErrClosed

@@ -14,9 +14,10 @@ import (
 	"github.com/beastgo/beast/executor"
 )
 
-// TCPSocket is a TCP connection: Asio's ip::tcp::socket. It satisfies [AsyncStream]. One read and
-// one write may be pending at once; a second read (or write) started while one is pending
-// completes with [ErrInProgress]. Its methods may be called from any goroutine.
+// TCPSocket is a TCP connection: Asio's ip::tcp::socket. It satisfies [AsyncStream] and
+// [AsyncBuffersWriteStream], and [AsyncTeardown] tears it down. One read and one write may be
+// pending at once; a second read (or write) started while one is pending completes with
+// [ErrInProgress]. Its methods may be called from any goroutine.
 //
 // This is the portable path, built off Linux (and on Linux with the beastgo_portable build tag): a
 // *net.TCPConn of Go's net package served by a [ConnStream], that is by two goroutines per
