@@ -24,10 +24,11 @@ type descriptor struct {
 	fd int
 	r  *reactor
 	ex executor.Executor // the I/O executor: immediate completions are posted here
-	// laddr and raddr are the local and remote addresses where known without a system call (a
-	// listener's bound address, a connect's target, an accepted peer), for errors; set before
-	// the descriptor is shared, and not changed after.
-	laddr, raddr netip.AddrPort
+	// addr is an address known without a system call, for errors: a connection's peer (a
+	// connect's target, an accepted peer) or, when listening, the bound local address; set
+	// before the descriptor is shared, and not changed after. One field rather than two keeps the
+	// per-socket heap small.
+	addr netip.AddrPort
 
 	mu     sync.Mutex
 	closed bool
@@ -43,6 +44,14 @@ type descriptor struct {
 	maybeReadable, maybeWritable, hup bool
 	read                              op
 	write                             op
+}
+
+// acceptState is what an accept keeps in its op: kept apart, so that the ops of the many
+// connected sockets do not carry it.
+type acceptState struct {
+	h      completion.Handler[AcceptResult]
+	ex     executor.Executor // the accepted socket's
+	socket *TCPSocket        // the accepted socket
 }
 
 // opKind says which system call an op performs when its descriptor is ready.
@@ -64,20 +73,16 @@ type op struct {
 	busy    bool // started and its handler not yet invoked
 	pending bool // waiting for readiness in the reactor
 	b       []byte
-	bufs    [][]byte     // a gather write's buffers
-	gather  *gatherState // made by the first gather write of the op, and kept
+	gather  *gatherState // a gather write's buffers and iovecs: made by the op's first, and kept
 	res     IOResult
 	work    completion.Work // on d.ex and the handler's executor, while busy
 	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
 	// and the completion path asked it three times.
 	sameEx bool
 	// One of these is set, according to kind.
-	hIO      completion.Handler[IOResult]
-	hErr     completion.Handler[error]
-	hAccept  completion.Handler[AcceptResult]
-	accept   *TCPAcceptor
-	acceptEx executor.Executor
-	socket   *TCPSocket // the accepted socket
+	hIO  completion.Handler[IOResult]
+	hErr completion.Handler[error]
+	acc  *acceptState // an acceptor's: made by its first accept, and kept
 
 	stopCancel func() bool
 	post       func() // o.postToHandler, bound once
@@ -85,14 +90,14 @@ type op struct {
 	retryFn    func() // o.retry, bound once
 }
 
-// newDescriptor registers fd, whose local and remote addresses are laddr and raddr where known,
-// with ex's reactor.
-func newDescriptor(fd int, ex executor.Executor, laddr, raddr netip.AddrPort) (*descriptor, error) {
+// newDescriptor registers fd with ex's reactor; addr is its peer's address, or its local address
+// if it is listening, where known.
+func newDescriptor(fd int, ex executor.Executor, addr netip.AddrPort) (*descriptor, error) {
 	r, err := reactorFor(ex)
 	if err != nil {
 		return nil, err
 	}
-	d := &descriptor{fd: fd, r: r, ex: ex, laddr: laddr, raddr: raddr, maybeReadable: true, maybeWritable: true}
+	d := &descriptor{fd: fd, r: r, ex: ex, addr: addr, maybeReadable: true, maybeWritable: true}
 	d.read.init(d)
 	d.write.init(d)
 	if err := r.register(d); err != nil {
@@ -189,15 +194,15 @@ func (o *op) perform() (wouldBlock bool) {
 		}
 	case opWriteBuffers:
 		if !d.maybeWritable {
-			if hasBytes(o.bufs) {
+			if hasBytes(o.gather.bufs) {
 				return true
 			}
 			o.res = IOResult{}
 			return false
 		}
-		n, total, err := writevFD(d.fd, o.gather, o.bufs)
+		n, total, err := writevFD(d.fd, o.gather)
 		for err == unix.EINTR {
-			n, total, err = writevFD(d.fd, o.gather, o.bufs)
+			n, total, err = writevFD(d.fd, o.gather)
 		}
 		if err == unix.EAGAIN || (err == nil && n < total) {
 			d.maybeWritable = d.hup
@@ -237,12 +242,12 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{Err: d.opError("accept", os.NewSyscallError("accept4", err))}
 			return false
 		}
-		s, err := newTCPSocketFromFD(nfd, o.acceptEx, fromSockaddr(peer))
+		s, err := newTCPSocketFromFD(nfd, o.acc.ex, fromSockaddr(peer))
 		if err != nil {
 			o.res = IOResult{Err: d.opError("accept", err)}
 			return false
 		}
-		o.socket = s
+		o.acc.socket = s
 		o.res = IOResult{}
 	}
 	return false
@@ -422,8 +427,15 @@ type outcome struct {
 // takeLocked takes the result and the handler out of a finished op and frees it for the next
 // operation; with d.mu held.
 func (o *op) takeLocked() outcome {
-	out := outcome{kind: o.kind, res: o.res, work: o.work, hIO: o.hIO, hErr: o.hErr, hAccept: o.hAccept, socket: o.socket}
-	o.hIO, o.hErr, o.hAccept, o.socket, o.b, o.bufs, o.work = nil, nil, nil, nil, nil, nil, completion.Work{}
+	out := outcome{kind: o.kind, res: o.res, work: o.work, hIO: o.hIO, hErr: o.hErr}
+	if o.kind == opAccept {
+		out.hAccept, out.socket = o.acc.h, o.acc.socket
+		o.acc.h, o.acc.ex, o.acc.socket = nil, nil, nil
+	}
+	if o.kind == opWriteBuffers {
+		o.gather.bufs = nil
+	}
+	o.hIO, o.hErr, o.b, o.work = nil, nil, nil, completion.Work{}
 	o.busy = false
 	return out
 }

@@ -16,14 +16,15 @@ func writeFD(fd int, b []byte) (int, error) { return unix.Write(fd, b) }
 // gatherState is what a gather write keeps between calls: the buffers it passes to x/sys's
 // Writev.
 type gatherState struct {
-	sel [maxGatherBuffers][]byte
+	bufs [][]byte // the buffers of the gather write in progress
+	sel  [maxGatherBuffers][]byte
 }
 
-// writevFD writes the first maxGatherBuffers non-empty buffers of bufs with x/sys's Writev, and
+// writevFD writes the first maxGatherBuffers non-empty buffers of g.bufs with x/sys's Writev, and
 // returns how many bytes it wrote and how many it tried to.
-func writevFD(fd int, g *gatherState, bufs [][]byte) (n, total int, err error) {
+func writevFD(fd int, g *gatherState) (n, total int, err error) {
 	k := 0
-	for _, b := range bufs {
+	for _, b := range g.bufs {
 		if len(b) == 0 {
 			continue
 		}

@@ -34,17 +34,18 @@ func readFD(fd int, b []byte) (int, error) {
 // gatherState is what a gather write keeps between calls, so that it allocates nothing per call:
 // the iovec array and the message header sendmsg(2) reads.
 type gatherState struct {
-	iov [maxGatherBuffers]unix.Iovec
-	msg unix.Msghdr
+	bufs [][]byte // the buffers of the gather write in progress
+	iov  [maxGatherBuffers]unix.Iovec
+	msg  unix.Msghdr
 }
 
-// writevFD writes the first maxGatherBuffers non-empty buffers of bufs with one sendmsg(2), the
+// writevFD writes the first maxGatherBuffers non-empty buffers of g.bufs with one sendmsg(2), the
 // socket call's writev(2) (with MSG_NOSIGNAL, as writeFD), and returns how many bytes it wrote and
 // how many it tried to. It drops its pointers to the buffers afterwards, so that g does not keep
 // them alive.
-func writevFD(fd int, g *gatherState, bufs [][]byte) (n, total int, err error) {
+func writevFD(fd int, g *gatherState) (n, total int, err error) {
 	k := 0
-	for _, b := range bufs {
+	for _, b := range g.bufs {
 		if len(b) == 0 {
 			continue
 		}

@@ -66,7 +66,7 @@ func (a *TCPAcceptor) Listen(addr netip.AddrPort, backlog int) error {
 	if err != nil {
 		return fail("getsockname", err)
 	}
-	d, err := newDescriptor(fd, a.ex, fromSockaddr(bound), netip.AddrPort{})
+	d, err := newDescriptor(fd, a.ex, fromSockaddr(bound))
 	if err != nil {
 		unix.Close(fd)
 		return listenError(err)
@@ -117,7 +117,10 @@ func (a *TCPAcceptor) AsyncAccept(ex executor.Executor, h completion.Handler[Acc
 		postResult(a.ex, h, AcceptResult{Err: err})
 		return
 	}
-	d.read.hAccept, d.read.acceptEx = h, ex
+	if d.read.acc == nil {
+		d.read.acc = new(acceptState)
+	}
+	d.read.acc.h, d.read.acc.ex = h, ex
 	d.read.start(ctx)
 }
 

@@ -47,7 +47,7 @@ func newTCPSocketFromFD(fd int, ex executor.Executor, raddr netip.AddrPort) (*TC
 		unix.Close(fd)
 		return nil, err
 	}
-	d, err := newDescriptor(fd, ex, netip.AddrPort{}, raddr)
+	d, err := newDescriptor(fd, ex, raddr)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -196,9 +196,12 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.H
 		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
-	o.b, o.bufs, o.hIO = b, bufs, h
-	if kind == opWriteBuffers && o.gather == nil {
-		o.gather = new(gatherState)
+	o.b, o.hIO = b, h
+	if kind == opWriteBuffers {
+		if o.gather == nil {
+			o.gather = new(gatherState)
+		}
+		o.gather.bufs = bufs
 	}
 	o.start(ctx)
 }
