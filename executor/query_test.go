@@ -98,8 +98,10 @@ func TestSerialWithOneRunGoroutineAndANestedPoll(t *testing.T) {
 	if !outer {
 		t.Error("one Run goroutine: not serial")
 	}
-	if !nested && gidKnown() {
-		t.Error("one Run goroutine polling inside its handler: not serial")
+	// Where goroutines cannot be told apart, the nested Poll looks like a second goroutine, and
+	// the conservative answer is false.
+	if nested != gidKnown() {
+		t.Errorf("one Run goroutine polling inside its handler: Serial = %v, want %v (goroutines known)", nested, gidKnown())
 	}
 }
 
