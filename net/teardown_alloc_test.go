@@ -1,0 +1,33 @@
+package net_test
+
+import (
+	"testing"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/net"
+	"github.com/beastgo/beast/net/nettest"
+)
+
+// A teardown allocates its state and nothing more: as many allocations as an AsyncRead, whose
+// state is its one allocation, on the same setup (a pair whose peer has closed).
+func TestTeardownAllocatesItsStateOnly(t *testing.T) {
+	ioc := executor.NewIOContext()
+	buf := make([]byte, 8)
+	errH := completion.Callback(func(error) {})
+	readH := completion.Callback(func(net.IOResult) {})
+	measure := func(op func(a *nettest.Stream)) float64 {
+		return testing.AllocsPerRun(100, func() {
+			a, b := nettest.NewPair(ioc, nettest.Options{}, nettest.Options{})
+			b.Close()
+			op(a)
+			ioc.Run()
+			ioc.Restart()
+		})
+	}
+	read := measure(func(a *nettest.Stream) { net.AsyncRead(a, buf, readH) })
+	teardown := measure(func(a *nettest.Stream) { net.AsyncTeardown(a, errH) })
+	if teardown > read {
+		t.Fatalf("a teardown allocates %.1f times, an AsyncRead on the same setup %.1f", teardown, read)
+	}
+}
