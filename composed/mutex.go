@@ -168,7 +168,7 @@ func (m *Mutex) deliverGrant() {
 	m.granted, m.grantedWork = nil, completion.Work{}
 	m.mu.Unlock()
 	work.Finish()
-	h.Complete(nil)
+	invoke(h, error(nil))
 }
 
 // leave takes waiter id out of the queue, if it is still there, and completes it with err: its
@@ -194,7 +194,7 @@ func (m *Mutex) leave(id uint64, err error) {
 func (w waiter) complete(err error) {
 	w.work.Handler().Post(func() {
 		w.work.Finish()
-		w.h.Complete(err)
+		invoke(w.h, err)
 	})
 }
 

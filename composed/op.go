@@ -12,8 +12,10 @@ import (
 //
 // [Start] allocates an Op per operation. An object that runs one operation of a kind at a time (a
 // stream's reads, its writes) may instead keep an Op in its own state and call its Start method
-// for each operation, which then allocates nothing; see [Op.Start] for when that is allowed.
+// for each operation, which then allocates nothing; see [Op.Start] for when that is allowed. An Op
+// must not be copied (go vet reports a copy).
 type Op[R any] struct {
+	noCopy noCopy
 	core
 	work   completion.Work // on the I/O executor and on the handler's, while in flight
 	h      completion.Handler[R]

@@ -12,6 +12,7 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/invoke"
 )
 
 func TestCompleteTwicePanics(t *testing.T) {
@@ -235,8 +236,9 @@ func TestSlotReadyTellsWhichInnerOperationResumed(t *testing.T) {
 	}
 }
 
-// Invoke, from a handler running on the I/O executor, resumes the body at once (a Slot skips its
-// own check), and completes any other handler as Complete does.
+// invoke.Invoke (internal: beastgo's I/O objects call it), from a handler running on the step
+// executor, resumes the body at once (a Slot skips its own check), and completes any other handler
+// as Complete does.
 func TestInvoke(t *testing.T) {
 	ioc := executor.NewIOContext()
 	var slot composed.Slot[int]
@@ -249,7 +251,7 @@ func TestInvoke(t *testing.T) {
 		}
 		h := composed.Into(op, &slot)
 		ioc.Post(func() {
-			composed.Invoke[int](h, 7)
+			invoke.Invoke[int](h, 7)
 			order = append(order, "Invoke returned")
 		})
 	})
@@ -259,7 +261,7 @@ func TestInvoke(t *testing.T) {
 	}
 
 	got := 0
-	composed.Invoke(completion.Handler[int](completion.Callback(func(v int) { got = v })), 3)
+	invoke.Invoke(completion.Handler[int](completion.Callback(func(v int) { got = v })), 3)
 	if got != 3 {
 		t.Fatalf("a callback got %d from Invoke, want 3", got)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/sealed"
 )
 
 // Slot is where the result of an inner operation lands: keep one in the operation's state for
@@ -13,8 +14,9 @@ import (
 //
 // A slot holds one pending operation at a time: give it to the next inner operation only once the
 // last has completed (Ready), and use two slots for two operations in flight at once (a read and
-// a timer).
+// a timer). A Slot must not be copied (go vet reports a copy).
 type Slot[T any] struct {
+	noCopy noCopy
 	// Value is the inner operation's result, set before the body is entered again.
 	Value T
 	// c is the operation's core. A Complete off the step executor reads c.ex, which only Start
@@ -76,19 +78,26 @@ func onExecutor(ex executor.Executor) bool {
 	return false
 }
 
-// Invoke completes h with v from a goroutine that is running a handler of h's associated executor:
-// the inner operation has dispatched its completion there, or runs there itself, as beastgo's
-// sockets do. It is Asio's invocation of a handler once dispatched. A [Slot] then lands at once,
-// without the check its Complete makes that it runs on the I/O executor (a goroutine lookup on
-// every step); any other handler is completed as usual. Called from anywhere else, it lets the
-// operation's body race with the executor's other handlers.
-func Invoke[T any](h completion.Handler[T], v T) {
+// Invoke completes h with v from a goroutine that is running a handler of h's associated executor,
+// as internal/invoke.Invoke does. It is for beastgo's own I/O objects, and is being moved there:
+// called from anywhere else, it lets the operation's steps race with the executor's other
+// handlers.
+func Invoke[T any](h completion.Handler[T], v T) { invoke(h, v) }
+
+// invoke completes h with v on h's associated executor: a Slot lands at once.
+func invoke[T any](h completion.Handler[T], v T) {
 	if s, ok := h.(*Slot[T]); ok { // a concrete type: one compare, also in generic code
 		s.land(v)
 		return
 	}
 	h.Complete(v)
 }
+
+// Land stores v and resumes the operation at once, as Complete does when it runs on the step
+// executor, without asking where it runs. It is for beastgo's own I/O objects, which call it
+// through an internal package from a handler of the slot's executor; its sealed.Key parameter
+// cannot be built outside this module.
+func (s *Slot[T]) Land(v T, _ sealed.Key) { s.land(v) }
 
 // land stores the result and resumes the operation; on the step executor.
 func (s *Slot[T]) land(v T) {
@@ -111,7 +120,13 @@ func (s *Slot[T]) Executor() executor.Executor {
 	return s.c.ex
 }
 
-// Context returns the operation's context.
-func (s *Slot[T]) Context() context.Context { return s.c.ctx }
+// Context returns the operation's context: nil when the operation cannot be cancelled, or when the
+// slot has not been armed by Into.
+func (s *Slot[T]) Context() context.Context {
+	if s.c == nil {
+		return nil // not armed by Into
+	}
+	return s.c.ctx
+}
 
 var _ completion.Handler[int] = (*Slot[int])(nil)

@@ -6,6 +6,7 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/invoke"
 )
 
 // ChainSteps is the number of inner operations of the composed comparison's operation.
@@ -61,7 +62,7 @@ func (t *Ticker) complete() {
 		hex.Dispatch(func() { h.Complete(n) }) // allocates; no benchmark takes this path
 		return
 	}
-	composed.Invoke(h, t.n) // running on ioc, the handler's executor: as net's sockets do
+	invoke.Invoke(h, t.n) // running on ioc, the handler's executor: as net's sockets do
 }
 
 // ChainFunc starts an operation of n ticks on t that delivers the last tick's count to h.
