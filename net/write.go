@@ -18,9 +18,7 @@ import (
 // h's context (completion.WithContext) ends, the write in flight is cancelled (if s supports it)
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
-	w := &writeAllState{s: s}
-	w.one[0] = b
-	w.bufs = w.one[:]
+	w := &writeAllState{s: s, cur: b}
 	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
 }
 
@@ -36,22 +34,24 @@ func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
 // once (posted) with N == 0, writing nothing. It never modifies bufs or the slices in it, which
 // the caller must leave untouched until h has run. Cancellation is AsyncWrite's.
 func AsyncWriteBuffers(s AsyncWriteStream, bufs [][]byte, h completion.Handler[IOResult]) {
-	w := &writeAllState{s: s, bufs: bufs}
-	w.gather, _ = s.(AsyncBuffersWriteStream)
+	w := &writeAllState{s: s, rest: bufs}
+	if len(bufs) > 0 {
+		w.cur = bufs[0]
+	}
 	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
 }
 
 // writeAllState is the state of an AsyncWrite or AsyncWriteBuffers.
 type writeAllState struct {
-	op     composed.Op[IOResult]
-	s      AsyncWriteStream
-	gather AsyncBuffersWriteStream // s, when it writes several buffers at once; else nil
-	bufs   [][]byte                // what to write; never modified
-	one    [1][]byte               // bufs of an AsyncWrite, so that it allocates no slice
-	i, off int                     // the next byte to write is bufs[i][off]
-	n      int                     // bytes written so far
-	empty  int                     // writes in a row that moved nothing
-	write  composed.Slot[IOResult]
+	op composed.Op[IOResult]
+	s  AsyncWriteStream
+	// cur is what is left to write of the current buffer; rest is the caller's buffers from the
+	// current one on (nil for AsyncWrite, whose one buffer is cur), never modified.
+	cur   []byte
+	rest  [][]byte
+	n     int // bytes written so far
+	empty int // writes in a row that moved nothing
+	write composed.Slot[IOResult]
 }
 
 // Step is the body: on entry it starts the first write, on every resumption it counts the bytes
@@ -72,7 +72,7 @@ func (w *writeAllState) Step(op *composed.Op[IOResult]) {
 	} else {
 		w.advance(0) // past empty buffers at the front
 	}
-	if w.i == len(w.bufs) {
+	if len(w.cur) == 0 {
 		op.Complete(IOResult{N: w.n})
 		return
 	}
@@ -82,24 +82,29 @@ func (w *writeAllState) Step(op *composed.Op[IOResult]) {
 	}
 	// A gather write takes whole buffers from the caller's slice, which must not be modified: the
 	// rest of a buffer written in part goes alone, and the gather resumes after it.
-	rest := w.bufs[w.i][w.off:]
-	if w.gather == nil || w.off > 0 || w.i == len(w.bufs)-1 {
-		w.s.AsyncWriteSome(rest, composed.Into(op, &w.write))
-		return
+	if len(w.rest) > 1 && len(w.cur) == len(w.rest[0]) {
+		if g, ok := w.s.(AsyncBuffersWriteStream); ok {
+			g.AsyncWriteSomeBuffers(w.rest, composed.Into(op, &w.write))
+			return
+		}
 	}
-	w.gather.AsyncWriteSomeBuffers(w.bufs[w.i:], composed.Into(op, &w.write))
+	w.s.AsyncWriteSome(w.cur, composed.Into(op, &w.write))
 }
 
 // advance moves the position n bytes on, and past the empty buffers after it. A stream that
 // reports more bytes than it was given cannot move it past the end.
 func (w *writeAllState) advance(n int) {
-	for w.i < len(w.bufs) {
-		left := len(w.bufs[w.i]) - w.off
-		if n < left {
-			w.off += n
+	for {
+		if n < len(w.cur) {
+			w.cur = w.cur[n:]
 			return
 		}
-		n -= left
-		w.i, w.off = w.i+1, 0
+		n -= len(w.cur)
+		if len(w.rest) <= 1 {
+			w.cur, w.rest = nil, nil
+			return
+		}
+		w.rest = w.rest[1:]
+		w.cur = w.rest[0]
 	}
 }
