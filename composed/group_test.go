@@ -448,6 +448,12 @@ func TestGroupCompletedBeforeAPanickingStartIsDelivered(t *testing.T) {
 		func(h completion.Handler[opResult]) { obj.AsyncInline(2, h) })
 	ioc.Run()
 	want := []composed.GroupResult[opResult]{{Order: []int{0, 1}, Results: []opResult{{V: 1}, {V: 2}}}}
+	if !gidKnown() {
+		// Where goroutines cannot be told apart, the group's strand cannot tell that the inline
+		// completions run on it: they are posted, behind the step the panic abandons, and the
+		// abandoned group delivers nothing.
+		want = nil
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("deliveries (-want +got):\n%s", diff)
 	}

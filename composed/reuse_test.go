@@ -184,8 +184,14 @@ func TestAllocationsPerOperation(t *testing.T) {
 		// posted, which binds a func for it (one allocation more).
 		start := func() { c.start(tk, 3, h) }
 		allocs := allocsPerRun(ctx, func() { ctx.Post(start) })
-		if got := allocs - runOnly; got != c.want {
-			t.Errorf("%s: %v allocations per operation, want %v", c.name, got, c.want)
+		want := c.want
+		if !gidKnown() {
+			// Where goroutines cannot be told apart, a handler is not known to run on the
+			// context, so the first step is posted as from elsewhere.
+			want++
+		}
+		if got := allocs - runOnly; got != want {
+			t.Errorf("%s: %v allocations per operation, want %v", c.name, got, want)
 		}
 	}
 }
@@ -299,10 +305,12 @@ func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
 	ctx := executor.NewIOContext()
 	io := newTestIO(ctx)
 	var a, b composed.Slot[opResult]
+	// Every step runs on ctx, which says so where goroutines are identified; elsewhere
+	// RunningInThisThread reports false, as documented.
 	onIO := true
 	f := completion.NewFuture[opResult]()
 	composed.Start(ctx, f, func(op *composed.Op[opResult]) {
-		onIO = onIO && ctx.RunningInThisThread()
+		onIO = onIO && ctx.RunningInThisThread() == gidKnown()
 		if !op.Resumed() {
 			completeFromGoroutine(ctx, composed.Into(op, &a), opResult{V: 10})
 			io.AsyncImmediate(1, composed.Into(op, &b))
@@ -320,7 +328,7 @@ func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
 		t.Fatalf("result %+v, %v; want V 11", r, ok)
 	}
 	if !onIO {
-		t.Fatal("a step ran off the I/O executor")
+		t.Fatalf("a step saw RunningInThisThread %v", !gidKnown())
 	}
 }
 
