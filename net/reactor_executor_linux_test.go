@@ -3,6 +3,9 @@
 package net
 
 import (
+	"runtime"
+	"weak"
+
 	"testing"
 
 	"github.com/beastgo/beast/completion"
@@ -71,4 +74,31 @@ func TestWrappingExecutorUsesItsContextsReactor(t *testing.T) {
 	if ex.posts == 0 {
 		t.Error("nothing was posted through the wrapping executor")
 	}
+}
+
+// weakContextExecutor says which IOContext runs its handlers without holding it.
+type weakContextExecutor struct {
+	executor.System
+	ctx weak.Pointer[executor.IOContext]
+}
+
+func (e weakContextExecutor) ExecutionContext() *executor.IOContext { return e.ctx.Value() }
+
+// A timer or socket holds its context's reactor, and the reactor its context, so the context's
+// cleanup (which closes the reactor's epoll and eventfd descriptors) cannot run while they are in
+// use, even when nothing else holds the context.
+func TestReactorKeepsItsContextWhileObjectsHoldIt(t *testing.T) {
+	ctx := executor.NewIOContext()
+	ex := weakContextExecutor{ctx: weak.Make(ctx)}
+	timer := NewSteadyTimer(ex)
+	if timer.err != nil {
+		t.Fatal(timer.err)
+	}
+	ctx = nil
+	runtime.GC()
+	runtime.GC()
+	if ex.ctx.Value() == nil {
+		t.Fatal("the context was collected, and its reactor's descriptors closed, under a live timer")
+	}
+	runtime.KeepAlive(timer)
 }
