@@ -186,3 +186,21 @@ func TestTeardownCancelledByContext(t *testing.T) {
 	ioc.Restart()
 	ioc.Run()
 }
+
+// A conn that cannot shut one direction down (net.Pipe) cannot be torn down cleanly: the
+// teardown says so and closes it all the same.
+func TestTeardownConnWithoutCloseWrite(t *testing.T) {
+	a, b := stdnet.Pipe()
+	defer b.Close()
+	ioc := executor.NewIOContext()
+	cs := FromConn(a, ioc)
+	var got error
+	AsyncTeardown(cs, completion.Callback(func(err error) { got = err }))
+	ioc.Run()
+	if !errors.Is(got, errors.ErrUnsupported) {
+		t.Fatalf("teardown over net.Pipe: %v, want errors.ErrUnsupported", got)
+	}
+	if _, err := b.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the peer of the torn-down pipe reads %v, want io.EOF (closed)", err)
+	}
+}
