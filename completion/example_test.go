@@ -73,11 +73,14 @@ func ExampleChan() {
 func ExampleBind() {
 	ioc := executor.NewIOContext()
 	strand := executor.NewStrand(ioc)
-	asyncDouble(ioc, 21, completion.Bind(strand, completion.Callback(func(n int) {
-		fmt.Println(n, "on the strand:", strand.RunningInThisThread())
-	})))
+	h := completion.Bind(strand, completion.Callback(func(n int) { fmt.Println(n) }))
+	// The operation asks the handler where it must complete: on the strand, not on ioc.
+	fmt.Println("completes on the strand:", completion.AssociatedExecutor[int](h, ioc) == executor.Executor(strand))
+	asyncDouble(ioc, 21, h)
 	ioc.Run()
-	// Output: 42 on the strand: true
+	// Output:
+	// completes on the strand: true
+	// 42
 }
 
 // WithContext makes a handler's operation cancellable: when the context ends, the operation
