@@ -135,3 +135,26 @@ func sameBuffers(a, b [][]byte) bool {
 	}
 	return true
 }
+
+// More buffers than one gather write takes (a system's iovec limit) are all written, in order.
+func TestAsyncWriteBuffersManyBuffersOverLoopback(t *testing.T) {
+	ioc := executor.NewIOContext()
+	client, server := connectedPair(t, ioc)
+	defer server.Close()
+	sizes := make([]int, 300)
+	for i := range sizes {
+		sizes[i] = i % 7 // some empty
+	}
+	bufs, all, saved := gatherData(sizes...)
+	got := make([]byte, len(all))
+	var wrote, read IOResult
+	AsyncWriteBuffers(client, bufs, completion.Callback(func(r IOResult) { wrote = r; client.Close() }))
+	AsyncRead(server, got, completion.Callback(func(r IOResult) { read = r }))
+	ioc.Run()
+	if wrote != (IOResult{N: len(all)}) || read != (IOResult{N: len(all)}) {
+		t.Fatalf("wrote %+v, read %+v, want %d bytes", wrote, read, len(all))
+	}
+	if !bytes.Equal(got, all) || !sameBuffers(saved, bufs) {
+		t.Fatal("the bytes read are not the concatenation of the buffers, or the buffers changed")
+	}
+}
