@@ -15,6 +15,7 @@ import (
 	stdnet "net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,12 +357,13 @@ func TestFromConnCompletesOnHandlerExecutor(t *testing.T) {
 	defer c2.Close()
 	a := net.FromConn(c1, io1)
 	done := make(chan bool, 1)
+	var io2Runner atomic.Uint64 // the goroutine running io2, set before it runs anything
 	a.AsyncReadSome(make([]byte, 1), completion.Bind(io2, completion.Callback(func(r net.IOResult) {
-		done <- io2.RunningInThisThread() && r.N == 1
+		done <- net.GoroutineID() == io2Runner.Load() && r.N == 1
 	})))
 	var wg sync.WaitGroup
 	wg.Go(func() { io1.Run() })
-	wg.Go(func() { io2.Run() })
+	wg.Go(func() { io2Runner.Store(net.GoroutineID()); io2.Run() })
 	if _, err := c2.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
