@@ -22,8 +22,10 @@ import (
 	"github.com/beastgo/beast/executor"
 )
 
+// TestEchoThroughOneByteReads echoes through reads of one byte each: millions of operations, most of
+// them completing at once, the rest after waiting in the reactor.
 func TestEchoThroughOneByteReads(t *testing.T) {
-	size := 16 << 20
+	size := 2 << 20 // each byte is a read and a write: 2 MiB is four million operations
 	if raceEnabled || testing.Short() {
 		size = 1 << 20
 	}
