@@ -58,8 +58,7 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 	// need no lock, and the operation's state is touched by one goroutine at a time, even when ex
 	// runs handlers on several goroutines at once. h still runs on its own executor, or on ex.
 	strand := executor.NewStrand(ex)
-	hex := completion.AssociatedExecutor(h, ex)
-	new(Op[GroupResult[T]]).begin(strand, strand, hex, nil, h, BodyFunc[GroupResult[T]](func(op *Op[GroupResult[T]]) {
+	new(Op[GroupResult[T]]).begin(strand, withoutContext[GroupResult[T]]{h, ex}, BodyFunc[GroupResult[T]](func(op *Op[GroupResult[T]]) {
 		g := &groupState[T]{res: GroupResult[T]{Order: make([]int, 0, len(ops)), Results: make([]T, len(ops))}}
 		if len(ops) == 0 {
 			op.Complete(g.res)
@@ -104,5 +103,18 @@ func group[T any](ex executor.Executor, h completion.Handler[GroupResult[T]], ca
 			}))))
 		}
 		started = true
-	}), false)
+	}), strand)
+}
+
+// withoutContext is h without its associated context, and with its associated executor, or ex
+// when it has none.
+type withoutContext[R any] struct {
+	h  completion.Handler[R]
+	ex executor.Executor
+}
+
+func (w withoutContext[R]) Complete(r R) { w.h.Complete(r) }
+
+func (w withoutContext[R]) Executor() executor.Executor {
+	return completion.AssociatedExecutor(w.h, w.ex)
 }

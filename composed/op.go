@@ -70,6 +70,9 @@ type core struct {
 	// (Complete found nothing pending, or the last landing came round in a Poll the body made
 	// after Complete): the step delivers as its very last act.
 	handOver bool
+	// handlerHere is set when the final handler's executor is the step executor (always for
+	// Start): a step that completes calls the handler at once.
+	handlerHere bool
 	// parked counts posted resumptions that came round while the body was still running: it ran
 	// its executor (Poll) itself. They are posted again once the body returns, rather than over
 	// and over while it runs. There is at most one per slot pending, and 16 bits keep the core
@@ -97,7 +100,7 @@ type stepper interface {
 	callBody()
 	tryDeliver()
 	postDelivery()
-	deliver(here executor.Executor)
+	deliver(fromStep bool)
 	finishWork()
 }
 
@@ -141,14 +144,18 @@ func Start[R any](io executor.Executor, h completion.Handler[R], body func(op *O
 // h's associated executor must not change while the operation is in flight (Asio requires the
 // same): the steps run on the one found at Start.
 func (op *Op[R]) Start(io executor.Executor, h completion.Handler[R], body Body[R]) {
-	hex, ctx := completion.Associated(h, io)
-	op.begin(io, hex, hex, ctx, h, body, false)
+	op.begin(io, h, body, nil)
 }
 
-// begin starts a run of op whose steps run on sx, whose handler h runs on hex, and whose work is
-// counted on io and hex. sx is hex for Start (Asio's rule), and io for Spawn (spawned), whose body
-// runs on the executor it names as Asio's spawn does.
-func (op *Op[R]) begin(io, sx, hex executor.Executor, ctx context.Context, h completion.Handler[R], body Body[R], spawned bool) {
+// begin starts a run of op whose work is counted on io and on h's associated executor hex (io when
+// it has none). Its steps run on hex (Asio's rule for Start), or on spawnEx when it is not nil:
+// the executor Spawn names, on which its body runs as Asio's spawn does, and a group's strand.
+func (op *Op[R]) begin(io executor.Executor, h completion.Handler[R], body Body[R], spawnEx executor.Executor) {
+	hex, ctx := completion.Associated(h, io)
+	sx, handlerHere := hex, true
+	if spawnEx != nil {
+		sx, handlerHere = spawnEx, hex == spawnEx
+	}
 	switch op.phase {
 	case idle, done:
 	case abandoned:
@@ -159,11 +166,11 @@ func (op *Op[R]) begin(io, sx, hex executor.Executor, ctx context.Context, h com
 	if _, ok := io.(*executor.IOContext); !ok && executor.PostsInline(io) {
 		panic(errInlineIO)
 	}
-	if sx != io && executor.PostsInline(sx) {
+	if _, ok := sx.(*executor.IOContext); !ok && executor.PostsInline(sx) {
 		panic(errInlineIO)
 	}
 	if !serial(sx) {
-		panic(notSerialMessage(spawned))
+		panic(notSerialMessage(spawnEx != nil))
 	}
 	canceled := ctx != nil && ctx.Err() != nil
 	if canceled && !completion.CanFail[R]() {
@@ -177,6 +184,7 @@ func (op *Op[R]) begin(io, sx, hex executor.Executor, ctx context.Context, h com
 	op.pending = 0
 	op.phase = stepping
 	op.entered, op.resumed, op.inStep, op.handOver = false, false, false, false
+	op.handlerHere = handlerHere
 	op.parked = 0
 	op.h, op.body = h, body
 	op.work = completion.StartWork(io, hex)
@@ -275,7 +283,7 @@ func (op *Op[R]) tryDeliver() {
 		// executor (Poll) after Complete.
 		op.handOver = true
 	default:
-		op.deliver(op.ex)
+		op.deliver(true)
 	}
 }
 
@@ -293,7 +301,7 @@ func (op *Op[R]) next() {
 		op.checkSerial()
 		op.core.step()
 	case completed:
-		op.deliver(op.work.IO())
+		op.deliver(false)
 	case invoking:
 		op.invoke()
 	}
@@ -331,13 +339,16 @@ func (c *core) step() {
 			c.self.postDelivery() // guarantee 1: never inside the initiating function
 			return
 		}
-		c.self.deliver(c.ex) // the last act: the Op belongs to the handler from here
+		c.self.deliver(true) // the last act: the Op belongs to the handler from here
 	}
 }
 
 // checkSerial panics if the step executor runs handlers on several goroutines at once: an
-// IOContext that gained a second Run goroutine while the operation was in flight. Called before
-// a step or a landing touches anything a concurrent step could be touching. Where goroutines
+// IOContext that gained a second Run goroutine while the operation was in flight. Called by the
+// steps that come through the executor's queue (a posted step or resumption, a completion from
+// another goroutine) before they touch anything a concurrent step could be touching; a slot's
+// landing straight from a handler of the step executor skips it, which keeps a step cheap, and
+// the next Start asks again. Where goroutines
 // cannot be told apart (gid.Known is false), an IOContext cannot tell a handler's own Poll from a
 // second Run goroutine, and a body may Poll its context: the steps do not ask there, and Start's
 // check stands alone.
@@ -350,14 +361,14 @@ func (c *core) checkSerial() {
 // errNotSerialStep is a step's panic when its executor has stopped running one handler at a time.
 const errNotSerialStep = "composed: the executor of a composed operation's steps runs handlers on several goroutines at once (an IOContext that gained a second Run goroutine while the operation was in flight), where its steps would race: put the I/O object on an executor.Strand or bind the handler to one with completion.Bind (for Spawn: spawn on a strand)"
 
-// deliver hands the result to the handler's executor and releases the operation's work. Called on
-// here, inside one of its handlers, outside the body: the step executor, or the I/O executor for
+// deliver hands the result to the handler's executor and releases the operation's work. Called
+// inside a handler, outside the body: of the step executor (fromStep), or of the I/O executor for
 // a completion posted by the first step. It touches the Op only until the hand-over: the handler
 // may start it again at once, on another goroutine.
-func (op *Op[R]) deliver(here executor.Executor) {
+func (op *Op[R]) deliver(fromStep bool) {
 	op.phase = invoking
 	w := op.work
-	if w.Handler() == here {
+	if fromStep && op.handlerHere || !fromStep && w.SameExecutor() {
 		// The work first, as Asio's composed operation resets its work guard before calling the
 		// handler: the handler running here keeps its executor's count up, and an operation it
 		// starts takes the released unit back without an atomic operation

@@ -218,19 +218,20 @@ func panicOf(f func()) (msg string) {
 }
 
 // TestStepPanicsOnceItsContextGainsASecondRunGoroutine: an operation started on a context with
-// one Run goroutine, which gains a second while an inner operation is pending. The landing of that
-// inner operation panics, naming the fix, instead of running where it could race. (Spawn's steps
-// are the same core's; a spawned body left waiting would leak its goroutine, so Start stands for
-// both.) Where goroutines cannot be told apart, steps do not ask again (a body's own Poll would
-// look like a second goroutine): the operation completes, as documented.
+// one Run goroutine, which gains a second while an inner operation is pending. The inner operation
+// completes from a goroutine of its own, so its landing comes through the context's queue, where
+// it asks again and panics, naming the fix, instead of running where it could race. (Spawn's
+// steps are the same core's; a spawned body left waiting would leak its goroutine, so Start
+// stands for both.) Where goroutines cannot be told apart, steps do not ask again (a body's own
+// Poll would look like a second goroutine): the operation completes, as documented.
 func TestStepPanicsOnceItsContextGainsASecondRunGoroutine(t *testing.T) {
 	ioc := executor.NewIOContext()
-	pend := newTestIO(ioc).newPending()
 	var slot composed.Slot[opResult]
+	started := make(chan completion.Handler[opResult], 1)
 	completed := make(chan struct{})
 	composed.Start(ioc, completion.Callback(func(opResult) { close(completed) }), func(op *composed.Op[opResult]) {
 		if !op.Resumed() {
-			pend.Start(composed.Into(op, &slot))
+			started <- composed.Into(op, &slot) // completed below, from the test's goroutine
 			return
 		}
 		op.Complete(slot.Value)
@@ -241,10 +242,10 @@ func TestStepPanicsOnceItsContextGainsASecondRunGoroutine(t *testing.T) {
 		ioc.Run()
 	}
 	go runner()
-	<-pend.Started()
+	h := <-started
 	go runner()
 	waitForRunners(ioc, 2)
-	pend.Finish(1) // from outside: the slot posts its landing to the context
+	h.Complete(opResult{V: 1}) // from outside: the slot posts its landing to the context
 	if !gidKnown() {
 		<-completed
 		for range 2 {

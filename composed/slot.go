@@ -58,7 +58,10 @@ func (s *Slot[T]) Ready() bool { return s.ready }
 // that the body never sees its state change under it.
 func (s *Slot[T]) Complete(v T) {
 	if !onExecutor(s.c.ex) {
-		s.c.ex.Post(func() { s.land(v) })
+		s.c.ex.Post(func() {
+			s.c.checkSerial()
+			s.land(v)
+		})
 		return
 	}
 	s.land(v)
@@ -102,7 +105,6 @@ func (s *Slot[T]) Land(v T, _ sealed.Key) { s.land(v) }
 // land stores the result and resumes the operation; on the step executor.
 func (s *Slot[T]) land(v T) {
 	c := s.c
-	c.checkSerial()
 	s.Value, s.ready, s.pending = v, true, false
 	if s.gen == c.gen && c.phase == stepping && !c.inStep {
 		c.pending-- // the usual case, resume's first, without a call

@@ -41,8 +41,7 @@ type yieldEvent struct {
 func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yield) R) {
 	var y *Yield
 	var result R
-	hex, ctx := completion.Associated(h, ex)
-	new(Op[R]).begin(ex, ex, hex, ctx, h, BodyFunc[R](func(op *Op[R]) {
+	new(Op[R]).begin(ex, h, BodyFunc[R](func(op *Op[R]) {
 		if y == nil {
 			y = &Yield{c: &op.core, resume: make(chan struct{}), yielded: make(chan yieldEvent)}
 			go y.run(func() { result = body(y) })
@@ -58,7 +57,7 @@ func Spawn[R any](ex executor.Executor, h completion.Handler[R], body func(y *Yi
 		if ev.finished {
 			op.Complete(result)
 		}
-	}), true)
+	}), ex)
 }
 
 // run is the body's goroutine.
