@@ -42,7 +42,7 @@ func (f BodyFunc[R]) Step(op *Op[R]) { f(op) }
 
 // core is the part of an operation its slots see, whatever its result type. Its fields are read
 // and written by the operation's steps, which its step executor runs one at a time (Start refuses
-// an executor that does not, and each step asks again), or by Start before anything can see the
+// an executor that does not, and steps that come through its queue ask again), or by Start before anything can see the
 // run it begins, or by the handler's executor once delivery has handed the operation over and no
 // step touches it again. So none needs an atomic. The exceptions are ex and ctx, which a Slot
 // completed on another goroutine reads to post its landing, and an inner operation reads through
@@ -118,9 +118,12 @@ type stepper interface {
 // operations, handed slots whose associated executor is the step executor, complete there. Start
 // panics, before counting any work, when executor.Serial says the step executor runs handlers on
 // several goroutines at once (a ThreadPool of more than one goroutine, an IOContext with several
-// Run goroutines), and each step asks again, so a context that gains a second Run goroutine under
-// a running operation panics at its next step instead of racing. It panics too for an executor
-// that runs what is posted inside Post (executor.PostsInline: executor.Inline, a strand over it).
+// Run goroutines). A step that comes through the executor's queue (a posted step, a completion from
+// another goroutine) asks again, so a context that gains a second Run goroutine under a running
+// operation panics there instead of racing; a completion dispatched straight onto the step
+// executor lands without asking, to keep a step cheap, and the next Start asks again. Start
+// panics too for an executor that runs what is posted inside Post (executor.PostsInline:
+// executor.Inline, a strand over it).
 //
 // If h's context is already done, the operation completes at once with completion.Fail[R] of the
 // cancellation error, without running body; R must then be error or have a SetErr method, and
