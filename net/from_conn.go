@@ -44,6 +44,10 @@ type ConnStream struct {
 	mu     sync.Mutex
 	closed bool
 	rd, wr connOp
+
+	// tcp is set for a TCPSocket's conn on the portable path: its errors then name what the epoll
+	// path's name (tcpOpError), so that both paths report alike. Set before any operation.
+	tcp bool
 }
 
 // connOp is the one read or write of a ConnStream that may be outstanding. It lives in the
@@ -275,6 +279,9 @@ func (c *ConnStream) readOnce(o *connOp) IOResult {
 	if c.closed && n == 0 && err == nil {
 		err = completion.ErrOperationAborted
 	}
+	if c.tcp && err != nil {
+		err = tcpOpError(err)
+	}
 	return IOResult{N: n, Err: err}
 }
 
@@ -286,16 +293,39 @@ func (c *ConnStream) writeOnce(o *connOp) IOResult {
 	if o.closeWrite {
 		return IOResult{Err: c.shutdown(ShutdownWrite)}
 	}
+	var n int
+	var err error
 	if o.bufs == nil {
-		n, err := c.conn.Write(o.b)
-		return IOResult{N: n, Err: err}
+		n, err = c.conn.Write(o.b)
+	} else {
+		o.vec = append(o.vec[:0], o.bufs...)
+		whole := o.vec[:len(o.bufs)] // WriteTo moves o.vec on: this keeps the copies to clear
+		var n64 int64
+		n64, err = o.vec.WriteTo(c.conn)
+		clear(whole) // hold no reference to the caller's buffers once written
+		o.vec = whole[:0]
+		n = int(n64)
 	}
-	o.vec = append(o.vec[:0], o.bufs...)
-	whole := o.vec[:len(o.bufs)] // WriteTo moves o.vec on: this keeps the copies to clear
-	n, err := o.vec.WriteTo(c.conn)
-	clear(whole) // hold no reference to the caller's buffers once written
-	o.vec = whole[:0]
-	return IOResult{N: int(n), Err: err}
+	if c.tcp && err != nil {
+		err = tcpOpError(err)
+	}
+	return IOResult{N: n, Err: err}
+}
+
+// tcpOpError names a TCP connection's error as the epoll path does: the network "tcp" whatever
+// the address family ("tcp4", "tcp6" in Go's net package), and a gather write's operation "write"
+// (Go's "writev"; the *os.SyscallError inside still names the system call).
+func tcpOpError(err error) error {
+	op, ok := err.(*stdnet.OpError)
+	if !ok || (op.Net == "tcp" && op.Op != "writev") {
+		return err
+	}
+	named := *op
+	named.Net = "tcp"
+	if named.Op == "writev" {
+		named.Op = "write"
+	}
+	return &named
 }
 
 // buffersEmpty reports whether every buffer of bufs is empty.

@@ -88,6 +88,7 @@ func newTCPSocketFromConn(tcp *stdnet.TCPConn, ex executor.Executor) *TCPSocket 
 
 func newTCPConn(tcp *stdnet.TCPConn, ex executor.Executor) *tcpConn {
 	c := &tcpConn{tcp: tcp, cs: FromConn(tcp, ex)}
+	c.cs.tcp = true // before any operation: FromConn's goroutines read it only when serving one
 	c.rd.c = c
 	c.noDelay.Store(true)
 	return c
