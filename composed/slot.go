@@ -81,12 +81,6 @@ func onExecutor(ex executor.Executor) bool {
 	return false
 }
 
-// Invoke completes h with v from a goroutine that is running a handler of h's associated executor,
-// as internal/invoke.Invoke does. It is for beastgo's own I/O objects, and is being moved there:
-// called from anywhere else, it lets the operation's steps race with the executor's other
-// handlers.
-func Invoke[T any](h completion.Handler[T], v T) { invoke(h, v) }
-
 // invoke completes h with v on h's associated executor: a Slot lands at once.
 func invoke[T any](h completion.Handler[T], v T) {
 	if s, ok := h.(*Slot[T]); ok { // a concrete type: one compare, also in generic code

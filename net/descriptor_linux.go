@@ -13,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/beastgo/beast/completion"
-	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/invoke"
 )
 
 // descriptor is a non-blocking file descriptor registered with a reactor, with at most one pending
@@ -443,14 +443,14 @@ func (o *op) takeLocked() outcome {
 // deliver releases a finished operation's work and calls its handler; on the handler's executor.
 func (d *descriptor) deliver(out outcome) {
 	out.work.Finish()
-	// On the handler's executor, where the handler belongs: composed.Invoke spares a slot its own check.
+	// On the handler's executor, where the handler belongs: invoke.Invoke spares a composed operation's slot its own check.
 	switch out.kind {
 	case opRead, opWrite, opWriteBuffers:
-		composed.Invoke(out.hIO, out.res)
+		invoke.Invoke(out.hIO, out.res)
 	case opConnect:
-		composed.Invoke(out.hErr, out.res.Err)
+		invoke.Invoke(out.hErr, out.res.Err)
 	case opAccept:
-		composed.Invoke(out.hAccept, AcceptResult{Socket: out.socket, Err: out.res.Err})
+		invoke.Invoke(out.hAccept, AcceptResult{Socket: out.socket, Err: out.res.Err})
 	}
 }
 
