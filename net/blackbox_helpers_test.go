@@ -31,6 +31,15 @@ type bbRunner struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 	t     testing.TB
+	// runners holds the goroutine number of each Run goroutine (net.GoroutineID), so that a test
+	// can tell where a handler ran without goroutine identity in the executors (beastgo_nogid).
+	runners sync.Map
+}
+
+// onRunner reports whether the caller is one of r's Run goroutines.
+func (r *bbRunner) onRunner() bool {
+	_, ok := r.runners.Load(net.GoroutineID())
+	return ok
 }
 
 func bbRun(t testing.TB, n int) *bbRunner {
@@ -38,7 +47,7 @@ func bbRun(t testing.TB, n int) *bbRunner {
 	r := &bbRunner{ioc: executor.NewIOContextConcurrency(n), t: t}
 	r.guard = executor.MakeWorkGuard(r.ioc)
 	for range n {
-		r.wg.Go(func() { r.ioc.Run() })
+		r.wg.Go(func() { r.runners.Store(net.GoroutineID(), true); r.ioc.Run() })
 	}
 	t.Cleanup(r.stop)
 	return r

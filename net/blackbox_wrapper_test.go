@@ -58,7 +58,7 @@ func TestBlackboxWrappingExecutorIsServedByItsContext(t *testing.T) {
 			var offRun atomic.Int64
 			var wg sync.WaitGroup
 			check := func() {
-				if !r.ioc.RunningInThisThread() {
+				if !r.onRunner() {
 					offRun.Add(1)
 				}
 			}
