@@ -1,0 +1,5 @@
+//go:build beastgo_nogid
+
+package executor_test
+
+const bbNoGidTag = true
