@@ -58,6 +58,9 @@ type IOContext struct {
 	// concurrent is set by a concurrency hint above one, at construction: the context is then
 	// never serial, whoever is inside its run calls.
 	concurrent bool
+	// hint is the concurrency hint (at least 1): a burst of queued handlers is shared out among
+	// at least this many runners, even before they have all entered a run call.
+	hint int
 }
 
 // runner is the state of one run call, owned by the goroutine that made it.
@@ -94,8 +97,13 @@ func NewIOContext() *IOContext { return new(IOContext) }
 // call, so that code needing one handler at a time (a composed operation without a strand) fails
 // at once and every time, not when a second goroutine happens to arrive. A hint of one or less
 // gives the context of NewIOContext, which is serial while at most one goroutine runs it. The hint
-// changes nothing else: any number of goroutines may run either context.
-func NewIOContextConcurrency(hint int) *IOContext { return &IOContext{concurrent: hint > 1} }
+// also sets how many goroutines a burst of queued handlers is shared out among from the start (a
+// Run goroutine takes its share of the queue at once; see Run), so that one goroutine entering Run
+// first does not take every handler while the others are still on their way. Any number of
+// goroutines may run either context.
+func NewIOContextConcurrency(hint int) *IOContext {
+	return &IOContext{concurrent: hint > 1, hint: max(hint, 1)}
+}
 
 // Executor returns the context as an [Executor]: Asio's get_executor.
 func (c *IOContext) Executor() Executor { return c }
@@ -103,6 +111,13 @@ func (c *IOContext) Executor() Executor { return c }
 // Run runs handlers until the context runs out of work or is stopped, and returns how many it ran.
 // A panic in a handler leaves Run unchanged, as it leaves any function; the context stays
 // consistent, the handlers not yet run stay queued, and Run may be called again.
+//
+// A Run goroutine takes its share of the queued handlers at once, the queue divided by the number
+// of goroutines in run calls (or by the concurrency hint, when larger), and runs them in turn:
+// one lock for many handlers. A handler that blocks holds back the rest of its goroutine's share,
+// so handlers that wait for each other on a context run by several goroutines are a mistake here
+// as in Asio; a context that several goroutines will run says so with [NewIOContextConcurrency]
+// ([ThreadPool] does), so that the first goroutine to arrive does not take every handler.
 func (c *IOContext) Run() int { return c.run(math.MaxInt, true, time.Time{}) }
 
 // RunOne runs at most one handler, waiting for one if none is ready, and returns how many it ran:
@@ -354,7 +369,7 @@ func (c *IOContext) next(r *runner, limit int, block bool, deadline time.Time, p
 		}
 		if n := c.queue.len(); n > 0 {
 			k := n
-			if runners := len(*c.runners.Load()); runners > 1 {
+			if runners := max(len(*c.runners.Load()), c.hint); runners > 1 {
 				k = max(1, n/runners) // share a burst with the other runners
 			}
 			k = min(k, limit)
