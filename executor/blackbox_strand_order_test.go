@@ -135,8 +135,11 @@ func (o *bbOrder) body(depth int) func(int) {
 			o.wg.Add(1)
 			o.inner.Post(func() {
 				defer o.wg.Done()
-				o.submit(o.s.Dispatch, next)
-				o.post(nil)
+				// Dispatch to an idle strand may run the strand's turn inside the call, with the
+				// ticket lock held: the dispatched handler must not submit (it would wait for the
+				// lock it holds).
+				o.submit(o.s.Dispatch, nil)
+				o.post(next)
 			})
 		}
 	}
@@ -157,7 +160,8 @@ func (o *bbOrder) drive(posters, each int) {
 				case 0:
 					o.post(o.body(0))
 				case 1:
-					o.submit(o.s.Dispatch, o.body(1))
+					o.submit(o.s.Dispatch, nil) // may run inline over System: see case 8
+					o.post(o.body(1))
 				case 2:
 					o.deferr(o.body(2))
 				}
