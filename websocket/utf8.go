@@ -1,9 +1,6 @@
 package websocket
 
-import (
-	"encoding/binary"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // utf8Checker validates a text message as UTF-8 while its bytes arrive, frame by frame and read by
 // read (Beast's detail::utf8_checker), so that a read fails with ErrBadFramePayload at the first
@@ -33,10 +30,8 @@ func (c *utf8Checker) write(b []byte) bool {
 	if c.bad {
 		return false
 	}
-	b = skipASCII(b)
-	if len(b) == 0 {
-		return true
-	}
+	// The whole of b but a sequence cut by its end goes to utf8.Valid, whose ASCII path reads
+	// four words of eight bytes at a time: most text on the wire is ASCII.
 	cut := incompleteTail(b)
 	if !utf8.Valid(b[:cut]) {
 		c.bad = true
@@ -110,18 +105,6 @@ func (c *utf8Checker) step(x byte) bool {
 		return false
 	}
 	return true
-}
-
-// skipASCII returns b without its leading run of ASCII bytes, read eight at a time: most text
-// on the wire is ASCII, and a run ends only at the word holding its first non-ASCII byte.
-func skipASCII(b []byte) []byte {
-	for len(b) >= 8 && binary.LittleEndian.Uint64(b)&0x8080808080808080 == 0 {
-		b = b[8:]
-	}
-	for len(b) > 0 && b[0] < utf8.RuneSelf {
-		b = b[1:]
-	}
-	return b
 }
 
 // incompleteTail returns where the sequence cut by the end of b begins, or len(b) when b does not
