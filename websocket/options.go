@@ -1,0 +1,45 @@
+package websocket
+
+// Options configure a Stream. The zero value is useful: messages of up to 16 MiB are read, a
+// message is written as one frame, and a client masks through a 4 KiB buffer.
+type Options struct {
+	// ReadMessageMax is the largest message a read accepts, in bytes; a bigger one fails the read
+	// with ErrMessageTooBig as soon as a frame header announces it. 0 means the default, 16 MiB;
+	// a negative value means no limit, for a peer trusted not to exhaust memory.
+	ReadMessageMax int
+
+	// AutoFragment splits every message written into frames of at most WriteBufferBytes
+	// payload bytes, so that control frames (a pong, later a close) can take turns between them
+	// instead of waiting for a large message to leave. When false a write sends one frame.
+	AutoFragment bool
+
+	// WriteBufferBytes is the size of the buffer a client masks its payload in (a copy, so the
+	// caller's bytes are never changed) and the fragment size of AutoFragment. 0 or less means the
+	// default, 4096.
+	WriteBufferBytes int
+}
+
+// Defaults of Options' zero fields.
+const (
+	defaultReadMessageMax   = 16 << 20
+	defaultWriteBufferBytes = 4096
+)
+
+// readLimit returns the message size limit in effect: the largest uint64 when there is none.
+func (o *Options) readLimit() uint64 {
+	switch {
+	case o.ReadMessageMax == 0:
+		return defaultReadMessageMax
+	case o.ReadMessageMax < 0:
+		return 1<<64 - 1
+	}
+	return uint64(o.ReadMessageMax)
+}
+
+// writeBufferBytes returns the write buffer size in effect.
+func (o *Options) writeBufferBytes() int {
+	if o.WriteBufferBytes <= 0 {
+		return defaultWriteBufferBytes
+	}
+	return o.WriteBufferBytes
+}

@@ -1,0 +1,168 @@
+package websocket
+
+import (
+	"crypto/rand"
+	"errors"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/net"
+)
+
+// ErrClosed is the error of a read that met the peer's close frame, and of every operation
+// started after it: the connection is closing cleanly, and Reason gives the peer's code and
+// reason.
+var ErrClosed = errors.New("websocket: connection closed")
+
+// ErrOperationInProgress is the error of a read (or write) started while another read (or write)
+// of the same stream is pending: each direction takes one operation at a time. The operation in
+// flight is not disturbed.
+var ErrOperationInProgress = errors.New("websocket: operation already in progress")
+
+// ErrNotOpen is the error of a read or write on a stream whose handshake has not completed.
+var ErrNotOpen = errors.New("websocket: stream is not open")
+
+// Stream is a WebSocket connection over a next layer (a TCP socket, a TLS stream, a nettest
+// end): Beast's websocket::stream. It sends and receives messages made of frames, answers pings,
+// and checks everything the peer sends against RFC 6455.
+//
+// One read and one write may be in flight at a time; their steps run on their handlers'
+// executors (the next layer's when they have none), which must be one strand, or an IOContext
+// run by one goroutine, as for any composed operation. A Stream must not be copied.
+type Stream struct {
+	next    net.AsyncStream
+	gather  net.AsyncBuffersWriteStream // next as a gather writer, or nil
+	opts    Options
+	role    role
+	open    bool
+	err     error       // the error that ended the stream; every later operation fails with it
+	reason  CloseReason // the peer's close frame, once received
+	writeMu composed.Mutex
+
+	// keys holds random bytes for the client's masking keys, taken four at a time, so that the
+	// system's random source is asked once per 16 frames rather than per frame.
+	keys    [64]byte
+	keysPos int
+
+	wr writeOp
+	rd readOp
+}
+
+// NewStream returns a Stream over next, configured by opts (nil for the defaults). The stream is
+// not open until its handshake completes.
+func NewStream(next net.AsyncStream, opts *Options) *Stream {
+	s := &Stream{next: next}
+	if opts != nil {
+		s.opts = *opts
+	}
+	s.gather, _ = next.(net.AsyncBuffersWriteStream)
+	s.keysPos = len(s.keys)
+	s.rd.s = s
+	s.rd.msgDone = true
+	s.wr.s = s
+	s.wr.opcode = OpText
+	return s
+}
+
+// NextLayer returns the stream the WebSocket runs over.
+func (s *Stream) NextLayer() net.AsyncStream { return s.next }
+
+// Executor returns the next layer's executor: where the stream's operations complete when their
+// handlers have no executor of their own.
+func (s *Stream) Executor() executor.Executor { return s.next.Executor() }
+
+// IsOpen reports whether the stream is open: its handshake has completed and no error or close
+// frame has ended it.
+func (s *Stream) IsOpen() bool { return s.open && s.err == nil }
+
+// Reason returns the content of the peer's close frame, once a read has received it, and the zero
+// CloseReason before.
+func (s *Stream) Reason() CloseReason { return s.reason }
+
+// setRole makes the stream the client or the server of an open connection. The handshake calls it
+// once it succeeds; tests call it directly to run the data path over a connected pair.
+func (s *Stream) setRole(r role) {
+	s.role = r
+	s.open = true
+}
+
+// failWith ends the stream with err, the first such error winning: every later read and write
+// fails with it. A protocol violation is to be answered with a close frame carrying its code
+// (ProtocolError.Code); the closing handshake adds that, here.
+func (s *Stream) failWith(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// usable returns the error an operation started now fails with, or nil.
+func (s *Stream) usable() error {
+	if s.err != nil {
+		return s.err
+	}
+	if !s.open {
+		return ErrNotOpen
+	}
+	return nil
+}
+
+// maskKey returns a fresh masking key from crypto/rand (RFC 6455 section 5.3 asks for an
+// unpredictable one per frame).
+func (s *Stream) maskKey() (k [4]byte) {
+	if s.keysPos+4 > len(s.keys) {
+		// crypto/rand.Read never fails on the systems Go supports (it panics instead).
+		_, _ = rand.Read(s.keys[:])
+		s.keysPos = 0
+	}
+	copy(k[:], s.keys[s.keysPos:])
+	s.keysPos += 4
+	return k
+}
+
+// writeSome starts one write of what is left of g on the next layer: a gather write when it has
+// one, so a frame's header and payload leave in one system call.
+func (s *Stream) writeSome(g *gatherBufs, h completion.Handler[net.IOResult]) {
+	if s.gather != nil {
+		s.gather.AsyncWriteSomeBuffers(g.rest(), h)
+		return
+	}
+	s.next.AsyncWriteSome(g.rest()[0], h)
+}
+
+// failNow completes h with err without starting anything, never inside the calling function.
+func failNow(ex executor.Executor, h completion.Handler[net.IOResult], err error) {
+	composed.Start(ex, h, func(op *composed.Op[net.IOResult]) { op.Complete(net.IOResult{Err: err}) })
+}
+
+// gatherBufs is a frame on its way out: its header and payload, and how far the writes have got.
+// It lives in the operation's state, so writing a frame allocates nothing.
+type gatherBufs struct {
+	bufs [2][]byte
+	n    int // buffers in use
+	i    int // first buffer not yet written in full
+}
+
+// set makes the buffers to write a and, if not empty, b.
+func (g *gatherBufs) set(a, b []byte) {
+	g.bufs[0], g.bufs[1] = a, b
+	g.n, g.i = 1, 0
+	if len(b) > 0 {
+		g.n = 2
+	}
+}
+
+// rest returns what is left to write.
+func (g *gatherBufs) rest() [][]byte { return g.bufs[g.i:g.n] }
+
+// advance records that k more bytes were written, and reports whether everything has been.
+func (g *gatherBufs) advance(k int) bool {
+	for g.i < g.n && k >= len(g.bufs[g.i]) {
+		k -= len(g.bufs[g.i])
+		g.i++
+	}
+	if g.i < g.n {
+		g.bufs[g.i] = g.bufs[g.i][k:]
+	}
+	return g.i == g.n
+}

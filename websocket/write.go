@@ -1,0 +1,170 @@
+package websocket
+
+import (
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/net"
+)
+
+// SetText makes the next message written a text message (the default): its payload must be
+// valid UTF-8, which the peer checks. A message already begun keeps its kind.
+func (s *Stream) SetText() { s.wr.opcode = OpText }
+
+// SetBinary makes the next message written a binary message. A message already begun keeps its
+// kind.
+func (s *Stream) SetBinary() { s.wr.opcode = OpBinary }
+
+// AsyncWrite writes b as one whole message, text or binary as SetText and SetBinary chose, and
+// completes h with N == len(b) or the error that stopped it (Beast's async_write). It is
+// AsyncWriteSome(true, b, h).
+func (s *Stream) AsyncWrite(b []byte, h completion.Handler[net.IOResult]) {
+	s.AsyncWriteSome(true, b, h)
+}
+
+// AsyncWriteSome writes b as the next part of a message, ending the message when fin is set
+// (Beast's async_write_some): the first call of a message gives it its kind, the later ones send
+// continuation frames. It completes h with N == len(b), or the bytes of b sent before an error.
+//
+// h is never called inside this call. Only one write may be in flight: a second completes with
+// ErrOperationInProgress, leaving the first undisturbed. The caller's bytes are never modified (a
+// client masks a copy), and must stay untouched until h runs. Control frames (a pong a read
+// answers with) take turns with the write between frames, never inside one.
+func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOResult]) {
+	w := &s.wr
+	if w.busy {
+		failNow(s.Executor(), h, ErrOperationInProgress)
+		return
+	}
+	if err := s.usable(); err != nil {
+		failNow(s.Executor(), h, err)
+		return
+	}
+	w.busy = true
+	w.fin, w.data, w.sent, w.frameLeft, w.holding = fin, b, 0, 0, false
+	w.inFrame = false
+	w.op.Start(s.Executor(), h, w)
+}
+
+// writeOp is the state of the stream's write operation, kept from one write to the next with its
+// Op, so that writing a message allocates nothing once the stream's write buffer exists.
+type writeOp struct {
+	s  *Stream
+	op composed.Op[net.IOResult]
+
+	opcode     Opcode // the kind of the next message (SetText, SetBinary)
+	continuing bool   // a message has begun and not ended: the next frame is a continuation
+	busy       bool   // a write is in flight
+	fin        bool   // this write ends its message
+	data       []byte // the caller's bytes not yet framed
+	sent       int    // bytes of the caller's sent in full
+	holding    bool   // the write mutex is this operation's
+	inFrame    bool   // a frame's header has left and frameLeft payload bytes are to follow
+	frameLeft  int    // payload bytes of the current frame still to send
+	key        [4]byte
+	maskPos    int
+	chunk      int // payload bytes in the write in flight
+	hdr        [maxHeaderSize]byte
+	buf        []byte // the client's masking buffer, made at its first masked frame
+	out        gatherBufs
+	write      composed.Slot[net.IOResult]
+	lockErr    composed.Slot[error]
+}
+
+// Step is the write's body: take the mutex, send a frame (or the next masked piece of one), give
+// the mutex back between frames so control frames can go out, and repeat until b is sent.
+func (w *writeOp) Step(op *composed.Op[net.IOResult]) {
+	if op.Resumed() && w.lockErr.Ready() && !w.holding {
+		if err := w.lockErr.Value; err != nil {
+			w.finish(op, err)
+			return
+		}
+		w.holding = true
+	} else if op.Resumed() {
+		r := w.write.Value
+		if r.Err != nil {
+			w.s.failWith(r.Err)
+			w.finish(op, r.Err)
+			return
+		}
+		if !w.out.advance(r.N) {
+			w.s.writeSome(&w.out, composed.Into(op, &w.write))
+			return
+		}
+		w.sent += w.chunk
+		w.data = w.data[w.chunk:]
+		w.frameLeft -= w.chunk
+		if w.frameLeft == 0 {
+			w.inFrame = false
+			// Between frames the mutex goes back, so a pong waiting for it goes out now rather
+			// than after the whole message.
+			w.s.writeMu.Unlock()
+			w.holding = false
+			if len(w.data) == 0 {
+				w.finish(op, nil)
+				return
+			}
+		}
+	}
+	if !w.holding {
+		if err := w.s.usable(); err != nil {
+			w.finish(op, err)
+			return
+		}
+		if !w.s.writeMu.TryLock() {
+			w.s.writeMu.AsyncLock(composed.Into(op, &w.lockErr))
+			return
+		}
+		w.holding = true
+	}
+	w.sendNext(op)
+}
+
+// sendNext starts the write of the next frame, or of the next masked piece of the current one.
+func (w *writeOp) sendNext(op *composed.Op[net.IOResult]) {
+	s := w.s
+	var hdr []byte
+	if !w.inFrame {
+		size := len(w.data)
+		if s.opts.AutoFragment {
+			size = min(size, s.opts.writeBufferBytes())
+		}
+		h := frameHeader{fin: w.fin && size == len(w.data), op: OpContinuation, length: uint64(size)}
+		if !w.continuing {
+			h.op = w.opcode
+		}
+		if s.role == roleClient {
+			h.masked, h.key = true, s.maskKey()
+			w.key, w.maskPos = h.key, 0
+		}
+		hdr = w.hdr[:h.encode(w.hdr[:])]
+		w.continuing = !h.fin
+		w.inFrame, w.frameLeft = true, size
+	}
+	payload := w.data[:w.frameLeft]
+	if s.role == roleClient {
+		if w.buf == nil {
+			w.buf = make([]byte, s.opts.writeBufferBytes())
+		}
+		n := copy(w.buf, payload)
+		payload = w.buf[:n]
+		w.maskPos = maskBytes(w.key, w.maskPos, payload)
+	}
+	w.chunk = len(payload)
+	if hdr != nil {
+		w.out.set(hdr, payload)
+	} else {
+		w.out.set(payload, nil)
+	}
+	s.writeSome(&w.out, composed.Into(op, &w.write))
+}
+
+// finish ends the write with err, giving the mutex back if it holds it.
+func (w *writeOp) finish(op *composed.Op[net.IOResult], err error) {
+	if w.holding {
+		w.s.writeMu.Unlock()
+		w.holding = false
+	}
+	w.busy = false
+	w.data = nil
+	op.Complete(net.IOResult{N: w.sent, Err: err})
+}
