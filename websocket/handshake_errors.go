@@ -39,7 +39,7 @@ func handshakeError(status int, msg string) *HandshakeError {
 // handshake_failed condition). Each matches ErrHandshake. Those a server finds in a request carry
 // the status it answers with; those a client finds in a response carry 0.
 var (
-	ErrBadHTTPVersion      = handshakeError(http.StatusBadRequest, "HTTP version is not 1.1")
+	ErrBadHTTPVersion      = handshakeError(http.StatusBadRequest, "HTTP version is not 1.1 (or later, in a request)")
 	ErrBadMethod           = handshakeError(http.StatusBadRequest, "upgrade request method is not GET")
 	ErrNoHost              = handshakeError(http.StatusBadRequest, "upgrade request has no Host")
 	ErrNoConnection        = handshakeError(http.StatusBadRequest, "no Connection header")

@@ -32,7 +32,8 @@ type AcceptOptions struct {
 	// open a connection. A pattern is matched with path.Match, case-insensitively, against the
 	// Origin's host (with its port, if any), or against scheme://host when the pattern holds
 	// "://": "example.com", "*.example.com", "https://app.example.com:8443". A malformed pattern
-	// matches nothing. Default: none; only same-host origins are accepted.
+	// matches nothing. Default: none; only an Origin whose host, port included, equals the
+	// request's Host (case-insensitively) is accepted.
 	//
 	// A browser sends Origin on every WebSocket request, and sends the user's cookies with it,
 	// whichever page asks: without this check, any site could act on a logged-in user's behalf
