@@ -1,8 +1,20 @@
 // Package websocket is RFC 6455 over any beastgo stream: Beast's websocket::stream in Go.
 //
-// This package holds the protocol's frame layer, usable and testable without a socket: frame
-// headers (encoded in their shortest form and parsed with every check of RFC 6455 section 5),
-// masking in place, UTF-8 checked as a text message's bytes arrive, close payloads
-// ([CloseReason], [CloseCode]), and the protocol violations ([ErrProtocol] and the errors under
-// it, each with the close code that answers it).
+// [Stream] carries messages over a next layer (any net.AsyncStream: a TCPSocket, a ConnStream over
+// crypto/tls, a nettest pair): [Stream.AsyncWrite] and [Stream.AsyncWriteSome] write a message or
+// a frame of one, [Stream.AsyncRead] and [Stream.AsyncReadSome] read them, checking every rule of
+// RFC 6455 section 5 and UTF-8 in text messages as the bytes arrive, answering pings and reporting
+// the peer's close frame with [ErrClosed] and [Stream.Reason]. Each operation is a composed
+// operation over the next layer's AsyncReadSome and AsyncWriteSome, whose handler is never called
+// inside the call that starts it.
+//
+// The opening handshake's checks are here too: [IsUpgrade], [AcceptOptions], [HandshakeOptions],
+// and the errors under [ErrHandshake]. The Stream's AsyncHandshake and AsyncAccept, its close
+// handshake (AsyncClose), timeouts and permessage-deflate are not built yet; until then a Stream
+// is opened by those to come.
+//
+// Beneath both is the frame layer, usable and testable without a socket: frame headers, masking
+// in place, UTF-8 checked incrementally, close payloads ([CloseReason], [CloseCode]), and the
+// protocol violations ([ErrProtocol] and the errors under it, each with the close code that
+// answers it).
 package websocket

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/internal/gid"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 )
@@ -159,8 +160,15 @@ func TestWriteAllocs(t *testing.T) {
 	once()
 	// IOContext.Run allocates per call, by design; the message must add nothing to that.
 	runOnly := testing.AllocsPerRun(100, p.run)
-	if allocs := testing.AllocsPerRun(100, once); allocs != runOnly {
+	allocs := testing.AllocsPerRun(100, once)
+	switch {
+	case gid.Known && allocs != runOnly:
 		t.Errorf("%v allocations per message and Run, against %v for Run alone; want the same", allocs, runOnly)
+	case !gid.Known && allocs > runOnly+8:
+		// Without goroutine identity (beastgo_nogid) an inner operation's completion cannot be known
+		// to run on the step executor, so it is posted as a closure: about one allocation per
+		// operation on the next layer, a handful per message, never more.
+		t.Errorf("%v allocations per message and Run without goroutine identity, against %v for Run alone; want at most 8 more", allocs, runOnly)
 	}
 	if w.Err != nil || r.Err != nil || r.N != len(msg) {
 		t.Fatalf("write %+v read %+v", w, r)
