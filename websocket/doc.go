@@ -10,8 +10,8 @@
 //
 // The opening handshake's checks are here too: [IsUpgrade], [AcceptOptions], [HandshakeOptions],
 // and the errors under [ErrHandshake]. The Stream's AsyncHandshake and AsyncAccept, its close
-// handshake (AsyncClose), timeouts and permessage-deflate are not built yet; until then a Stream
-// is opened by those to come.
+// handshake (AsyncClose), timeouts and permessage-deflate are not built yet, and until the
+// handshakes are, a Stream can be opened only by the package's own tests.
 //
 // Beneath both is the frame layer, usable and testable without a socket: frame headers, masking
 // in place, UTF-8 checked incrementally, close payloads ([CloseReason], [CloseCode]), and the
