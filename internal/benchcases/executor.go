@@ -131,38 +131,26 @@ func IOContextBurst(b *testing.B, n int) {
 func IOContextPostToRunner(b *testing.B) {
 	b.ReportAllocs()
 	ctx := executor.NewIOContext()
-	guard := executor.MakeWorkGuard(ctx)
-	done := make(chan struct{})
-	go func() {
-		ctx.Run()
-		close(done)
-	}()
+	stop := runInBackground(ctx)
 	f := func() {}
 	for b.Loop() {
 		ctx.Post(f)
 	}
-	guard.Reset()
-	<-done
+	stop()
 }
 
 // IOContextParallelProducers posts from GOMAXPROCS goroutines at once to one goroutine in Run.
 func IOContextParallelProducers(b *testing.B) {
 	b.ReportAllocs()
 	ctx := executor.NewIOContext()
-	guard := executor.MakeWorkGuard(ctx)
-	done := make(chan struct{})
-	go func() {
-		ctx.Run()
-		close(done)
-	}()
+	stop := runInBackground(ctx)
 	f := func() {}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			ctx.Post(f)
 		}
 	})
-	guard.Reset()
-	<-done
+	stop()
 }
 
 // IOContextChain runs a chain of handlers in which each posts the next, on one Run goroutine.
@@ -219,18 +207,12 @@ func StrandPostToRunner(b *testing.B) {
 	b.ReportAllocs()
 	ctx := executor.NewIOContext()
 	s := executor.NewStrand(ctx)
-	guard := executor.MakeWorkGuard(ctx)
-	done := make(chan struct{})
-	go func() {
-		ctx.Run()
-		close(done)
-	}()
+	stop := runInBackground(ctx)
 	f := func() {}
 	for b.Loop() {
 		s.Post(f)
 	}
-	guard.Reset()
-	<-done
+	stop()
 }
 
 // StrandPostFromBoth posts from the benchmark goroutine to a strand over an IOContext whose Run
@@ -240,19 +222,13 @@ func StrandPostFromBoth(b *testing.B) {
 	b.ReportAllocs()
 	ctx := executor.NewIOContext()
 	s := executor.NewStrand(ctx)
-	guard := executor.MakeWorkGuard(ctx)
-	done := make(chan struct{})
-	go func() {
-		ctx.Run()
-		close(done)
-	}()
+	stop := runInBackground(ctx)
 	inside := func() {}
 	outside := func() { s.Post(inside) }
 	for b.Loop() {
 		s.Post(outside)
 	}
-	guard.Reset()
-	<-done
+	stop()
 }
 
 // ThreadPoolPost posts from outside to a pool of two goroutines and waits for every handler.
@@ -267,5 +243,20 @@ func ThreadPoolPost(b *testing.B) {
 	pool.Join()
 	if ran.Load() != int64(b.N) {
 		b.Fatalf("ran %d handlers of %d", ran.Load(), b.N)
+	}
+}
+
+// runInBackground runs ctx on a goroutine of its own, kept in Run by a work guard, and returns the
+// function that releases the guard and waits for Run to return.
+func runInBackground(ctx *executor.IOContext) (stop func()) {
+	guard := executor.MakeWorkGuard(ctx)
+	done := make(chan struct{})
+	go func() {
+		ctx.Run()
+		close(done)
+	}()
+	return func() {
+		guard.Reset()
+		<-done
 	}
 }
