@@ -79,12 +79,14 @@ func (m *Mutex) AsyncLock(h completion.Handler[error]) {
 		return
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.held {
 		m.held = true
 		m.handTo(h, work)
+		m.mu.Unlock()
+		hex.Post(m.grant) // after the unlock: an executor that runs it at once would lock m.mu
 		return
 	}
+	defer m.mu.Unlock()
 	m.seq++
 	w := waiter{h: h, work: work, id: m.seq}
 	if ctx != nil && ctx.Done() != nil {
@@ -100,13 +102,14 @@ func (m *Mutex) AsyncLock(h completion.Handler[error]) {
 // could otherwise hand the resource to two operations at once (sync.Mutex treats it the same way).
 func (m *Mutex) Unlock() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.held {
+		m.mu.Unlock()
 		panic("composed: Unlock of a Mutex that no operation holds")
 	}
 	w, ok := m.pop()
 	if !ok {
 		m.held = false
+		m.mu.Unlock()
 		return
 	}
 	if w.stop != nil {
@@ -115,6 +118,8 @@ func (m *Mutex) Unlock() {
 		w.stop()
 	}
 	m.handTo(w.h, w.work)
+	m.mu.Unlock()
+	w.work.Handler().Post(m.grant) // after the unlock, as in AsyncLock
 }
 
 // FailWaiters completes every operation waiting for the mutex with err, posted to each one's
@@ -148,8 +153,9 @@ func (m *Mutex) Locked() bool {
 	return m.held
 }
 
-// handTo grants the mutex to h: its completion is posted to its executor through m.grant, which
-// allocates nothing. With m.mu held.
+// handTo grants the mutex to h; with m.mu held. The caller then posts m.grant (bound once, so a
+// grant allocates nothing) to h's executor once it has unlocked m.mu: an executor that runs what is
+// posted at once (Inline) would otherwise deliver the grant under the lock it takes.
 func (m *Mutex) handTo(h completion.Handler[error], work completion.Work) {
 	if m.granted != nil {
 		panic("composed: Mutex granted twice before its holder was told") // Unlock before the grant
@@ -158,7 +164,6 @@ func (m *Mutex) handTo(h completion.Handler[error], work completion.Work) {
 	if m.grant == nil {
 		m.grant = m.deliverGrant
 	}
-	work.Handler().Post(m.grant)
 }
 
 // deliverGrant tells the operation the mutex was handed to; on its executor.
@@ -198,14 +203,31 @@ func (w waiter) complete(err error) {
 	})
 }
 
-// push queues w behind the other waiters, growing the ring when it is full. With m.mu held.
+// push queues w behind the other waiters; with m.mu held. When the ring is full it is rebuilt
+// without the entries of waiters that left it (their contexts ended while an operation held the
+// mutex for long), and grown only if the waiters still there fill it: the ring stays within twice
+// the number of operations really waiting.
 func (m *Mutex) push(w waiter) {
 	if m.n == len(m.waiters) {
-		grown := make([]waiter, max(4, 2*len(m.waiters)))
+		live := 0
 		for i := range m.n {
-			grown[i] = m.waiters[(m.head+i)%len(m.waiters)]
+			if m.waiters[(m.head+i)%len(m.waiters)].h != nil {
+				live++
+			}
 		}
-		m.waiters, m.head = grown, 0
+		ring := m.waiters
+		if live == len(m.waiters) {
+			ring = make([]waiter, max(4, 2*len(m.waiters)))
+		}
+		kept := make([]waiter, 0, live) // the old ring is read while ring may be the same array
+		for i := range m.n {
+			if e := m.waiters[(m.head+i)%len(m.waiters)]; e.h != nil {
+				kept = append(kept, e)
+			}
+		}
+		clear(ring)
+		copy(ring, kept)
+		m.waiters, m.head, m.n = ring, 0, live
 	}
 	m.waiters[(m.head+m.n)%len(m.waiters)] = w
 	m.n++
