@@ -223,11 +223,13 @@ func (r *reactor) nextTimer() (time.Duration, bool) {
 
 // addTimer queues w and wakes the waiter if w is now the earliest.
 func (r *reactor) addTimer(w *timerWait) {
+	// Counted before it is in the heap: once it is, an own-loop reactor may fire it and release
+	// its count at once, which must not come before the count it releases.
+	r.acquire()
 	r.mu.Lock()
 	heap.Push(&r.timers, w)
 	first := w.index == 0
 	r.mu.Unlock()
-	r.acquire()
 	if first {
 		r.Wake()
 	}
