@@ -29,7 +29,7 @@ import (
 type TCPSocket struct {
 	ex executor.Executor
 	// d is nil until connected or accepted, and replaced by a new connect. Atomic rather than
-	// under a mutex: every read and write loads it, and the lock pair was 2% of a round trip.
+	// under a mutex: every read and write loads it, and a lock pair would be 2% of a round trip.
 	d atomic.Pointer[descriptor]
 
 	mu     sync.Mutex // orders Close with AsyncConnect's replacement of d
