@@ -23,6 +23,9 @@
 // An IOContext with one Run goroutine is an implicit strand and needs neither. Where nothing
 // serialises the steps (a ThreadPool of several goroutines, an IOContext with several Run
 // goroutines, asked through executor.Serial), Start panics before anything runs, naming the fix.
+// An executor written outside beastgo is asked too: it answers through executor.SerialExecutor,
+// or executor.Wrapper to be judged by the executor it wraps; one that answers neither is trusted
+// to run one handler at a time, as only it can know.
 // A step that comes through the executor's queue (a posted step, a completion from another
 // goroutine) asks again, and so does the next Start, so a context that gains a second Run
 // goroutine under a running operation panics rather than letting its steps race; a completion an
