@@ -337,6 +337,13 @@ func (r *readOp) sendPong(op *composed.Op[net.IOResult]) {
 
 // readInto starts one read of the next layer into dst.
 func (r *readOp) readInto(op *composed.Op[net.IOResult], dst []byte) {
+	if len(r.s.hs.readAhead) > 0 {
+		// Bytes that came in behind the handshake's HTTP head are the stream's first.
+		n := copy(dst, r.s.hs.readAhead)
+		r.s.hs.readAhead = r.s.hs.readAhead[n:]
+		composed.Into(op, &r.read).Complete(net.IOResult{N: n})
+		return
+	}
 	r.s.next.AsyncReadSome(dst, composed.Into(op, &r.read))
 }
 

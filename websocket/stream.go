@@ -47,6 +47,7 @@ type Stream struct {
 
 	wr writeOp
 	rd readOp
+	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
 }
 
 // NewStream returns a Stream over next, configured by opts (nil for the defaults). The stream is

@@ -1,0 +1,177 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/net"
+)
+
+// AsyncAccept opens the stream as a server (Beast's async_accept): it reads an upgrade request
+// of at most opts.MaxRequestBytes, checks it against opts, and answers it. opts may be nil.
+//
+// On success it writes the 101 response, naming the subprotocol negotiated from opts (see
+// Subprotocol), and completes h with nil: the stream is open, and bytes the client sent behind
+// its request are kept for the first read. A request the handshake refuses is answered with its
+// error response (400, 426 with Sec-WebSocket-Version: 13, 403, or 431 for ErrBufferOverflow)
+// and h receives the refusal's error. Every failure matches ErrHandshake; a failure of the next
+// layer is wrapped around its cause. h is never called inside this call; no other operation may
+// be started on the stream until h has run.
+func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
+	a := &serverHandshake{s: s, opts: opts}
+	if a.begin() {
+		limit := hsDefaultMaxRequestBytes
+		if opts != nil && opts.MaxRequestBytes > 0 {
+			limit = opts.MaxRequestBytes
+		}
+		a.buf = net.NewFlatBuffer(limit)
+	}
+	a.op.Start(s.Executor(), h, a)
+}
+
+// AsyncAcceptRequest opens the stream as a server, answering req, a request already read from
+// the next layer (say by an HTTP server that routes it here after IsUpgrade). It is AsyncAccept
+// without the read: the same checks, the same responses and errors. Bytes read past req are the
+// caller's to account for: they must not have been taken from the next layer, since the stream
+// reads its first frame from there.
+func (s *Stream) AsyncAcceptRequest(req *http.Request, opts *AcceptOptions, h completion.Handler[error]) {
+	a := &serverHandshake{s: s, opts: opts}
+	if a.begin() {
+		a.answer(req)
+	}
+	a.op.Start(s.Executor(), h, a)
+}
+
+// serverHandshake is the state of AsyncAccept and AsyncAcceptRequest: a composed operation that
+// is its own Body.
+type serverHandshake struct {
+	s     *Stream
+	op    composed.Op[error]
+	opts  *AcceptOptions
+	buf   *net.FlatBuffer // the request as read, or nil once it is answered
+	wire  []byte          // the response to write, or nil until there is one
+	err   error           // the handshake's outcome, set with the response that reports it
+	proto string
+	io    composed.Slot[net.IOResult]
+}
+
+// begin marks the handshake in flight, or reports false having set the error that a handshake
+// on an open or opening stream fails with.
+func (a *serverHandshake) begin() bool {
+	s := a.s
+	if s.hs.busy || s.open || s.err != nil {
+		a.err = errHandshakeStarted
+		return false
+	}
+	s.hs.busy = true
+	return true
+}
+
+// answer checks req and prepares the response: the 101, or the refusal that reports a.err.
+func (a *serverHandshake) answer(req *http.Request) {
+	a.buf = nil
+	var w bytes.Buffer
+	if err := checkRequest(req, a.opts); err != nil {
+		a.refuse(err)
+		return
+	}
+	var decorate func(http.Header)
+	var supported []string
+	if a.opts != nil {
+		decorate, supported = a.opts.Decorate, a.opts.Subprotocols
+	}
+	a.proto = negotiateSubprotocol(req, supported)
+	if err := buildResponse(req, a.proto, decorate).Write(&w); err != nil {
+		a.err = hsWrap("writing the response", err)
+		return
+	}
+	a.wire = w.Bytes()
+}
+
+// refuse prepares the error response to a refused request; err is the handshake's outcome.
+func (a *serverHandshake) refuse(err error) {
+	a.buf = nil
+	a.err = err
+	var w bytes.Buffer
+	// Writing to a bytes.Buffer cannot fail.
+	_ = writeErrorResponse(&w, err)
+	a.wire = w.Bytes()
+}
+
+// Step reads the request (AsyncAccept), writes the response, and completes.
+func (a *serverHandshake) Step(op *composed.Op[error]) {
+	s := a.s
+	if !op.Resumed() {
+		switch {
+		case a.buf != nil:
+			net.AsyncReadUntil(s.next, a.buf, hsHeadEnd, composed.Into(op, &a.io))
+		case a.wire != nil:
+			net.AsyncWrite(s.next, a.wire, composed.Into(op, &a.io))
+		default:
+			a.finish(op, a.err)
+		}
+		return
+	}
+	res := a.io.Value
+	if a.buf != nil {
+		a.gotRequest(op, res)
+		return
+	}
+	// The response has been written, or has failed to be.
+	if a.err != nil {
+		a.finish(op, a.err) // a refusal's own error says more than the write's
+		return
+	}
+	if res.Err != nil {
+		a.finish(op, hsWrap("writing the response", res.Err))
+		return
+	}
+	s.hs.subprotocol = a.proto
+	s.setRole(roleServer)
+	a.finish(op, nil)
+}
+
+// gotRequest parses the request just read and starts the write of its answer.
+func (a *serverHandshake) gotRequest(op *composed.Op[error], res net.IOResult) {
+	s := a.s
+	switch {
+	case errors.Is(res.Err, net.ErrBufferOverflow):
+		a.refuse(ErrBufferOverflow)
+	case res.Err != nil:
+		a.finish(op, hsWrap("reading the request", res.Err))
+		return
+	default:
+		all := a.buf.Bytes()
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(all[:res.N])))
+		if err != nil {
+			a.refuse(fmt.Errorf("%w: parsing the request: %w", ErrHandshake, err))
+			break
+		}
+		if rest := all[res.N:]; len(rest) > 0 {
+			s.hs.readAhead = bytes.Clone(rest)
+		}
+		a.answer(req)
+	}
+	if a.wire == nil {
+		a.finish(op, a.err)
+		return
+	}
+	net.AsyncWrite(s.next, a.wire, composed.Into(op, &a.io))
+}
+
+// finish ends the handshake; a failure ends the stream too, so later operations report it.
+func (a *serverHandshake) finish(op *composed.Op[error], err error) {
+	if err != errHandshakeStarted {
+		a.s.hs.busy = false
+		if err != nil {
+			a.s.hs.readAhead = nil
+			a.s.failWith(err)
+		}
+	}
+	op.Complete(err)
+}
