@@ -8,10 +8,11 @@
 // operation over the next layer's AsyncReadSome and AsyncWriteSome, whose handler is never called
 // inside the call that starts it.
 //
-// The opening handshake's checks are here too: [IsUpgrade], [AcceptOptions], [HandshakeOptions],
-// and the errors under [ErrHandshake]. The Stream's AsyncHandshake and AsyncAccept, its close
-// handshake (AsyncClose), timeouts and permessage-deflate are not built yet, and until the
-// handshakes are, a Stream can be opened only by the package's own tests.
+// A Stream opens with the opening handshake: [Stream.AsyncHandshake] as a client,
+// [Stream.AsyncAccept] or [Stream.AsyncAcceptRequest] as a server, or [Upgrade] from a net/http
+// handler (through Hijack), each failure under [ErrHandshake] and a refused request answered with
+// its status (400, 426, 403, 431). The close handshake (AsyncClose), pings sent by the user,
+// timeouts and permessage-deflate are not built yet.
 //
 // Beneath both is the frame layer, usable and testable without a socket: frame headers, masking
 // in place, UTF-8 checked incrementally, close payloads ([CloseReason], [CloseCode]), and the
