@@ -7,18 +7,11 @@ package net_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	stdnet "net"
 	"testing"
-	"time"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
@@ -119,7 +112,7 @@ func TestBlackboxTeardownLoopbackTCPSocket(t *testing.T) {
 }
 
 func TestBlackboxTeardownTLS(t *testing.T) {
-	cert := bbSelfSigned(t)
+	cert, pool := net.SelfSigned(t)
 	bbTeardownCases(t, func(t *testing.T, ex executor.Executor) (net.AsyncStream, stdnet.Conn, func() error) {
 		ln := bbStdListener(t)
 		raw, err := stdnet.DialTCP("tcp", nil, ln.Addr().(*stdnet.TCPAddr))
@@ -131,8 +124,6 @@ func TestBlackboxTeardownTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		server := tls.Server(praw, &tls.Config{Certificates: []tls.Certificate{cert}})
-		pool := x509.NewCertPool()
-		pool.AddCert(cert.Leaf)
 		client := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 		herr := make(chan error, 1)
 		go func() { herr <- server.Handshake() }()
@@ -218,33 +209,4 @@ func TestBlackboxTeardownNettest(t *testing.T) {
 			r.stop()
 		}
 	})
-}
-
-// bbSelfSigned makes a self-signed certificate for "localhost".
-func bbSelfSigned(t testing.TB) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
