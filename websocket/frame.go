@@ -31,13 +31,23 @@ func (op Opcode) isDefined() bool {
 	return false
 }
 
-// role is the side of the connection a stream plays; it decides the direction of masking (RFC
-// 6455 section 5.1): a client masks every frame it sends, a server masks none.
-type role uint8
+// Role is the side of the connection a stream plays (Beast's role_type): the opening handshake
+// decides it, and it decides the direction of masking (RFC 6455 section 5.1, a client masks every
+// frame it sends, a server masks none) and the suggested timeouts (SuggestedTimeout).
+type Role uint8
+
+// The two roles.
+const (
+	RoleClient Role = iota // frames we send are masked; frames we receive must not be
+	RoleServer             // frames we receive must be masked; frames we send are not
+)
+
+// role, roleClient and roleServer are the package's own short names for Role and its values.
+type role = Role
 
 const (
-	roleClient role = iota // frames we send are masked; frames we receive must not be
-	roleServer             // frames we receive must be masked; frames we send are not
+	roleClient = RoleClient
+	roleServer = RoleServer
 )
 
 // Frame header sizes and limits of RFC 6455 section 5.2.

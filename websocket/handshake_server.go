@@ -55,6 +55,10 @@ type AcceptOptions struct {
 	// connection; a longer request fails with ErrBufferOverflow. Zero means 16 KiB: room for a
 	// browser's cookies, while a peer cannot make the server hold an unbounded header.
 	MaxRequestBytes int
+
+	// Stream configures the Stream that Upgrade returns (nil: the defaults). AsyncAccept and
+	// AsyncAcceptRequest ignore it: their stream was configured by NewStream.
+	Stream *Options
 }
 
 // hsDefaultMaxRequestBytes is AcceptOptions.MaxRequestBytes when it is zero.

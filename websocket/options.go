@@ -1,5 +1,7 @@
 package websocket
 
+import "time"
+
 // Options configure a Stream. The zero value is useful: messages of up to 16 MiB are read, a
 // message is written as one frame, and a client masks through a 4 KiB buffer.
 type Options struct {
@@ -17,13 +19,31 @@ type Options struct {
 	// caller's bytes are never changed) and the fragment size of AutoFragment. 0 or less means the
 	// default, 4096.
 	WriteBufferBytes int
+
+	// Timeout sets the handshake and idle timeouts; the zero value has none (see Timeout and
+	// SuggestedTimeout). Stream.SetTimeout changes it later.
+	Timeout Timeout
+
+	// CloseTimeout bounds the closing handshake when Timeout.Handshake is zero: a peer that never
+	// answers a close frame, or never ends its side of the connection after it, cannot keep the
+	// stream (and its socket) for ever. 0 or less means the default, 5 s.
+	CloseTimeout time.Duration
 }
 
 // Defaults of Options' zero fields.
 const (
 	defaultReadMessageMax   = 16 << 20
 	defaultWriteBufferBytes = 4096
+	defaultCloseTimeout     = 5 * time.Second
 )
+
+// closeTimeout returns the close timeout in effect.
+func (o *Options) closeTimeout() time.Duration {
+	if o.CloseTimeout <= 0 {
+		return defaultCloseTimeout
+	}
+	return o.CloseTimeout
+}
 
 // readLimit returns the message size limit in effect: the largest uint64 when there is none.
 func (o *Options) readLimit() uint64 {

@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"errors"
+
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/net"
@@ -20,11 +22,40 @@ func (s *Stream) GotBinary() bool { return !s.rd.text }
 // It is true before the first read.
 func (s *Stream) IsMessageDone() bool { return s.rd.msgDone }
 
+// ReadSizeHint returns a good size for the buffer of the next read (Beast's read_size_hint):
+// the payload bytes left in the frame being read, when a message is in progress and its frame
+// announced them, and otherwise initial (4096 when initial <= 0); never more than what the
+// message size limit still allows.
+func (s *Stream) ReadSizeHint(initial int) int {
+	r := &s.rd
+	if !r.msgDone && r.phase == phasePayload && r.frameLeft > 0 {
+		return int(min(r.frameLeft, 1<<31-1))
+	}
+	if initial <= 0 {
+		initial = 4096
+	}
+	limit := s.opts.readLimit()
+	if !r.msgDone {
+		limit -= r.msgSize
+	}
+	return max(int(min(uint64(initial), limit)), 1)
+}
+
 // AsyncReadSome reads part of a message into b (Beast's async_read_some): it completes h with at
 // least one byte of payload, or with N == 0 when the message ends with no more bytes, and
 // IsMessageDone tells whether the message has ended. Pings met on the way are answered with pongs
-// and pongs are consumed. A close frame fails the read with ErrClosed (Reason has the peer's
-// code), a protocol violation with its ProtocolError, and either ends the stream.
+// and pongs are consumed; the control callback (SetControlCallback) sees both.
+//
+// A close frame from the peer is answered with a close frame echoing its code, the next layer is
+// torn down, and the read fails with ErrClosed, Reason holding the peer's code and reason. A
+// protocol violation is answered with a close frame carrying its code (1002, 1007 or 1009), the
+// next layer torn down, and the read fails with the violation's error (errors.Is ErrProtocol).
+// A failure of the next layer, or the read's context ending (which leaves a frame half read),
+// closes the next layer at once and fails the read with that error. Each of these ends the
+// stream: every later operation fails.
+//
+// A read pending when AsyncClose starts goes on, discarding what arrives, until the peer's close
+// frame, and then fails with ErrClosed while AsyncClose finishes the closing handshake.
 //
 // h is never called inside this call. Only one read may be in flight: a second completes with
 // ErrOperationInProgress, leaving the first undisturbed.
@@ -34,7 +65,8 @@ func (s *Stream) AsyncReadSome(b []byte, h completion.Handler[net.IOResult]) {
 
 // AsyncRead reads a whole message into buf (Beast's async_read), appending its payload to buf's
 // readable bytes, and completes h with N the message's size. A message that does not fit in
-// buf's MaxSize fails with net.ErrBufferOverflow; otherwise it is AsyncReadSome's contract.
+// buf's MaxSize fails with net.ErrBufferOverflow, answered with close code 1009; otherwise it is
+// AsyncReadSome's contract.
 func (s *Stream) AsyncRead(buf net.DynamicBuffer, h completion.Handler[net.IOResult]) {
 	s.startRead(nil, buf, h)
 }
@@ -49,7 +81,11 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 		failNow(s.Executor(), h, err)
 		return
 	}
-	r.busy = true
+	if !s.readMu.TryLock() {
+		failNow(s.Executor(), h, ErrOperationInProgress)
+		return
+	}
+	r.busy, r.holdsMu, r.drain = true, true, false
 	r.b, r.buf, r.n, r.some = b, buf, 0, buf == nil
 	r.op.Start(s.Executor(), h, r)
 }
@@ -58,11 +94,15 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 type readPhase uint8
 
 const (
-	phaseHeader  readPhase = iota // the bytes of a frame header
-	phasePayload                  // payload bytes of a data frame
-	phaseControl                  // the payload of a control frame
-	phaseLock                     // the write mutex, to send a pong
-	phasePong                     // the pong's write
+	phaseHeader     readPhase = iota // the bytes of a frame header
+	phasePayload                     // payload bytes of a data frame
+	phaseDiscard                     // payload bytes of a data frame read while closing, dropped
+	phaseControl                     // the payload of a control frame
+	phaseLock                        // the write mutex, to send a pong
+	phasePong                        // the pong's write
+	phaseCloseLock                   // the write mutex, to send a close frame
+	phaseCloseWrite                  // the close frame's write
+	phaseTeardown                    // the teardown of the next layer
 )
 
 // readOp is the state of the stream's read side: the frame being read, which lasts from one read
@@ -73,6 +113,8 @@ type readOp struct {
 	op composed.Op[net.IOResult]
 
 	busy     bool
+	holdsMu  bool              // the read holds s.readMu (a user's read; AsyncClose's holds it itself)
+	drain    bool              // AsyncClose's read: discard everything until the peer's close frame
 	some     bool              // AsyncReadSome: deliver what comes, not a whole message
 	b        []byte            // AsyncReadSome's destination
 	buf      net.DynamicBuffer // AsyncRead's destination, or nil
@@ -92,35 +134,52 @@ type readOp struct {
 	text      bool
 	utf8      utf8Checker
 
-	ctl    [maxControlPayload]byte // a control frame's payload, and the pong that answers a ping
+	// ctl holds a control frame's payload, then the pong or close frame that answers it; it is
+	// also where a data frame's payload read while closing is dropped.
+	ctl    [maxControlPayload]byte
 	ctlLen int
-	pong   [maxHeaderSize]byte
+	pong   [maxHeaderSize]byte // the header of the pong or close frame the read sends
 	out    gatherBufs
 
-	read    composed.Slot[net.IOResult]
-	lockErr composed.Slot[error]
+	endErr    error     // what the read completes with once its close frame and teardown are done
+	closeCode CloseCode // the code of the close frame the read sends
+
+	read composed.Slot[net.IOResult]
+	done composed.Slot[error] // the write mutex's grant, or the teardown's result
 }
 
 // Step is the read's body: read headers, skip or answer control frames, and read payload until
-// the read has something to deliver.
+// the read has something to deliver; or, once the stream is ending, send the close frame and tear
+// the next layer down.
 func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 	if !op.Resumed() {
 		r.next(op)
 		return
 	}
 	switch r.phase {
-	case phaseLock:
-		if err := r.lockErr.Value; err != nil {
-			r.fail(op, err)
+	case phaseLock, phaseCloseLock:
+		if err := r.done.Value; err != nil {
+			// The read's context ended while it waited for its turn to write, or the stream
+			// ended under it.
+			r.complete(op, r.s.breakNext(err))
 			return
 		}
-		r.sendPong(op)
+		if r.phase == phaseLock {
+			r.sendPong(op)
+		} else {
+			r.sendClose(op)
+		}
 		return
-	case phasePong:
+	case phasePong, phaseCloseWrite:
 		res := r.read.Value
 		if res.Err != nil {
 			r.s.writeMu.Unlock()
-			r.fail(op, res.Err)
+			err := r.s.breakNext(res.Err)
+			if r.phase == phaseCloseWrite {
+				err = r.endErr // the stream was ending anyway: its reason is the read's result
+				r.s.finish(err)
+			}
+			r.complete(op, err)
 			return
 		}
 		if !r.out.advance(res.N) {
@@ -128,11 +187,26 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 			return
 		}
 		r.s.writeMu.Unlock()
+		if r.phase == phaseCloseWrite {
+			r.phase = phaseTeardown
+			net.AsyncTeardown(r.s.next, composed.Into(op, &r.done))
+			return
+		}
 		r.phase = phaseHeader
 		r.next(op)
 		return
+	case phaseTeardown:
+		// The close frames have crossed: whatever the teardown met (a reset, a timeout), the
+		// WebSocket is closed and the next layer with it.
+		r.s.broken = true
+		r.s.finish(r.endErr)
+		r.complete(op, r.endErr)
+		return
 	}
 	res := r.read.Value
+	if res.N > 0 {
+		r.s.tm.activity = true
+	}
 	switch r.phase {
 	case phaseHeader:
 		r.hdrLen += res.N
@@ -140,6 +214,8 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		if !r.gotPayload(op, res.N) {
 			return
 		}
+	case phaseDiscard:
+		r.frameLeft -= uint64(res.N)
 	case phaseControl:
 		r.ctlLen += res.N
 	}
@@ -156,7 +232,7 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 
 // next decides what to do from the state: complete the read, or start the next inner read.
 func (r *readOp) next(op *composed.Op[net.IOResult]) {
-	if r.some && len(r.b) == 0 {
+	if r.some && len(r.b) == 0 && !r.drain {
 		r.complete(op, nil) // nothing to read into; the frame in progress stays as it is
 		return
 	}
@@ -164,6 +240,12 @@ func (r *readOp) next(op *composed.Op[net.IOResult]) {
 	case r.phase == phaseControl:
 		r.readInto(op, r.ctl[r.ctlLen:r.frame.length])
 		return
+	case r.phase == phaseDiscard && r.frameLeft > 0:
+		r.readInto(op, r.ctl[:min(r.frameLeft, uint64(len(r.ctl)))])
+		return
+	case r.phase == phaseDiscard:
+		r.phase = phaseHeader
+		r.msgDone = r.frame.fin
 	case r.phase == phasePayload && r.frameLeft > 0:
 		if r.some && r.n > 0 {
 			r.complete(op, nil) // AsyncReadSome delivers what it has
@@ -181,8 +263,10 @@ func (r *readOp) next(op *composed.Op[net.IOResult]) {
 			return
 		}
 	}
-	if err := r.s.usable(); err != nil {
-		r.fail(op, err)
+	if r.s.err != nil {
+		// A write failed, or a timeout closed the next layer, while this read was between
+		// frames.
+		r.complete(op, r.s.failure())
 		return
 	}
 	// Read the header: its first two bytes say how long it is. Reading no further than the
@@ -222,6 +306,13 @@ func (r *readOp) header(op *composed.Op[net.IOResult]) {
 	if h.op != OpContinuation {
 		r.text, r.msgSize, r.msgDone = h.op == OpText, 0, false
 		r.utf8.reset()
+	}
+	if r.s.wrClose {
+		// Our close frame is out: what the peer sent before reading it is of no more use.
+		r.frameLeft = h.length
+		r.phase = phaseDiscard
+		r.next(op)
+		return
 	}
 	if h.length > r.s.opts.readLimit()-r.msgSize {
 		r.fail(op, ErrMessageTooBig)
@@ -286,8 +377,12 @@ func (r *readOp) endMessage(op *composed.Op[net.IOResult]) {
 	r.complete(op, nil)
 }
 
-// control acts on a whole control frame: answers a ping, drops a pong, ends the stream on a close.
+// control acts on a whole control frame: answers a ping, drops a pong, and on a close frame
+// answers it and ends the stream. Once our close frame is out, pings and pongs are dropped
+// unanswered and unreported, and the peer's close frame ends the read at once: AsyncClose
+// finishes the handshake.
 func (r *readOp) control(op *composed.Op[net.IOResult]) {
+	s := r.s
 	p := r.ctl[:r.ctlLen]
 	if r.frame.masked {
 		maskBytes(r.frame.key, 0, p)
@@ -295,33 +390,56 @@ func (r *readOp) control(op *composed.Op[net.IOResult]) {
 	r.phase = phaseHeader
 	switch r.frame.op {
 	case OpPing:
+		if s.wrClose {
+			break
+		}
+		s.callControl(FramePing, p)
 		r.phase = phaseLock
-		if !r.s.writeMu.TryLock() {
+		if !s.writeMu.TryLock() {
 			// A data frame is on its way out: the pong waits for its end.
-			r.s.writeMu.AsyncLock(composed.Into(op, &r.lockErr))
+			s.writeMu.AsyncLock(composed.Into(op, &r.done))
 			return
 		}
 		r.sendPong(op)
 		return
+	case OpPong:
+		if !s.wrClose {
+			s.callControl(FramePong, p)
+		}
 	case OpClose:
 		reason, err := parseClosePayload(p)
 		if err != nil {
 			r.fail(op, err)
 			return
 		}
-		r.s.reason = reason
-		r.fail(op, ErrClosed)
+		s.reason, s.rdClose = reason, true
+		if s.wrClose {
+			r.complete(op, ErrClosed)
+			return
+		}
+		if len(p) > 2 {
+			s.callControl(FrameClose, p[2:])
+		} else {
+			s.callControl(FrameClose, nil)
+		}
+		code := reason.Code
+		if code == CloseNoStatus {
+			code = CloseNormal
+		}
+		r.closeWith(op, code, ErrClosed)
 		return
 	}
-	r.next(op) // a pong: nothing to do
+	r.next(op)
 }
 
-// sendPong writes a pong carrying the ping's payload; the read holds the write mutex.
+// sendPong writes a pong carrying the ping's payload; the read holds the write mutex. Once the
+// closing handshake has begun no pong goes out.
 func (r *readOp) sendPong(op *composed.Op[net.IOResult]) {
 	s := r.s
-	if err := s.usable(); err != nil {
+	if s.wrClose || s.broken {
 		s.writeMu.Unlock()
-		r.fail(op, err)
+		r.phase = phaseHeader
+		r.next(op)
 		return
 	}
 	h := frameHeader{fin: true, op: OpPong, length: uint64(r.ctlLen)}
@@ -332,6 +450,45 @@ func (r *readOp) sendPong(op *composed.Op[net.IOResult]) {
 	}
 	r.out.set(r.pong[:h.encode(r.pong[:])], p)
 	r.phase = phasePong
+	s.writeSome(&r.out, composed.Into(op, &r.read))
+}
+
+// closeWith ends the stream from the read: it sends a close frame with code, unless one has
+// already gone out, tears the next layer down, and completes the read with result.
+func (r *readOp) closeWith(op *composed.Op[net.IOResult], code CloseCode, result error) {
+	r.endErr, r.closeCode = result, code
+	r.phase = phaseCloseLock
+	if !r.s.writeMu.TryLock() {
+		// A frame of a message is on its way out: the close frame goes after it, never inside.
+		r.s.writeMu.AsyncLock(composed.Into(op, &r.done))
+		return
+	}
+	r.sendClose(op)
+}
+
+// sendClose writes the read's close frame; the read holds the write mutex.
+func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
+	s := r.s
+	if s.wrClose || s.broken {
+		// AsyncClose's frame went out first (it finishes the handshake), or the next layer
+		// has failed.
+		s.writeMu.Unlock()
+		if s.broken {
+			s.finish(r.endErr)
+		}
+		r.complete(op, r.endErr)
+		return
+	}
+	s.wrClose = true
+	s.tm.closing()
+	payload, _ := appendClosePayload(r.ctl[:0], CloseReason{Code: r.closeCode}) // codes we pick are valid
+	h := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
+	if s.role == roleClient {
+		h.masked, h.key = true, s.maskKey()
+		maskBytes(h.key, 0, payload)
+	}
+	r.out.set(r.pong[:h.encode(r.pong[:])], payload)
+	r.phase = phaseCloseWrite
 	s.writeSome(&r.out, composed.Into(op, &r.read))
 }
 
@@ -347,15 +504,37 @@ func (r *readOp) readInto(op *composed.Op[net.IOResult], dst []byte) {
 	r.s.next.AsyncReadSome(dst, composed.Into(op, &r.read))
 }
 
-// fail ends the stream with err and completes the read with it.
+// fail ends the stream with err and completes the read with it. A violation of the protocol
+// by the peer (or a message too big for AsyncRead's buffer) is answered with its close code and a
+// teardown first, unless our close frame is already out; anything else is a failure of the next
+// layer, which is closed at once.
 func (r *readOp) fail(op *composed.Op[net.IOResult], err error) {
-	r.s.failWith(err)
-	r.complete(op, r.s.err)
+	s := r.s
+	code := CloseTooBig
+	var pe *ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		code = pe.Code()
+	case errors.Is(err, net.ErrBufferOverflow):
+	default:
+		r.complete(op, s.breakNext(err))
+		return
+	}
+	s.failWith(err)
+	if s.wrClose || s.broken {
+		r.complete(op, err)
+		return
+	}
+	r.closeWith(op, code, err)
 }
 
 // complete ends the read.
 func (r *readOp) complete(op *composed.Op[net.IOResult], err error) {
 	r.busy = false
 	r.b, r.buf, r.prepared = nil, nil, nil
+	if r.holdsMu {
+		r.holdsMu = false
+		r.s.readMu.Unlock()
+	}
 	op.Complete(net.IOResult{N: r.n, Err: err})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/net"
@@ -54,10 +55,17 @@ func TestReadViolations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPair(t, nettest.Options{}, nettest.Options{ReadSize: 1}, &Options{ReadMessageMax: tt.max})
 			p.sEnd.Append(tt.wire)
+			p.cEnd.Shutdown(net.ShutdownWrite) // the peer's end of stream, for the teardown
 			r := start(t, func(h completion.Handler[net.IOResult]) { p.server.AsyncRead(net.NewFlatBuffer(0), h) })
 			p.run()
 			if !errors.Is(r.r.Err, tt.want) || !errors.Is(r.r.Err, ErrProtocol) {
 				t.Fatalf("read: %v, want %v", r.r.Err, tt.want)
+			}
+			var pe *ProtocolError
+			errors.As(tt.want, &pe)
+			code := []byte{byte(pe.Code() >> 8), byte(pe.Code())}
+			if got, want := p.cEnd.Unread(), rawFrame(roleServer, 0x88, code); !bytes.Equal(got, want) {
+				t.Fatalf("the peer got % x, want the close frame % x", got, want)
 			}
 			if p.server.IsOpen() {
 				t.Fatal("the stream is still open after a violation")
@@ -72,6 +80,7 @@ func TestReadViolations(t *testing.T) {
 	t.Run("masked to client", func(t *testing.T) {
 		p := newPair(t, nettest.Options{}, nettest.Options{}, nil)
 		p.cEnd.Append(rawFrame(roleClient, 0x81, []byte("a")))
+		p.sEnd.Shutdown(net.ShutdownWrite)
 		r := start(t, func(h completion.Handler[net.IOResult]) { p.client.AsyncRead(net.NewFlatBuffer(0), h) })
 		p.run()
 		if !errors.Is(r.r.Err, ErrBadMaskedFrame) {
@@ -92,6 +101,7 @@ func TestReadControlFrames(t *testing.T) {
 	wire = append(wire, rawFrame(roleClient, 0x89, []byte("ping!"))...)
 	wire = append(wire, rawFrame(roleClient, 0x80, []byte("llo"))...)
 	wire = append(wire, rawFrame(roleClient, 0x88, []byte{0x03, 0xE8, 'b', 'y', 'e'})...)
+	p.cEnd.Shutdown(net.ShutdownWrite) // the peer's end of stream, for the teardown
 	p.sEnd.Append(wire)
 	var buf net.FlatBuffer
 	r := start(t, func(h completion.Handler[net.IOResult]) { p.server.AsyncRead(&buf, h) })
@@ -110,9 +120,11 @@ func TestReadControlFrames(t *testing.T) {
 }
 
 // TestPingDuringFragmentedWrite has a ping arrive while the server writes a frame a byte at a
-// time: the pong goes out after the frame, never inside it.
+// time: the pong goes out after the frame, never inside it, and the close frame that follows is
+// answered after the pong. The peer here never ends its side, so the teardown ends by the close
+// timeout, kept short.
 func TestPingDuringFragmentedWrite(t *testing.T) {
-	p := newPair(t, nettest.Options{}, nettest.Options{WriteSize: 1}, nil)
+	p := newPair(t, nettest.Options{}, nettest.Options{WriteSize: 1}, &Options{CloseTimeout: 20 * time.Millisecond})
 	p.sEnd.Append(append(rawFrame(roleClient, 0x89, []byte("hi")), rawFrame(roleClient, 0x88, nil)...))
 	data := bytes.Repeat([]byte("d"), 300)
 	w := start(t, func(h completion.Handler[net.IOResult]) { p.server.AsyncWriteSome(false, data, h) })
@@ -122,6 +134,7 @@ func TestPingDuringFragmentedWrite(t *testing.T) {
 		t.Fatalf("write %+v, read %+v", w.r, r.r)
 	}
 	want := append(rawFrame(roleServer, 0x01, data), rawFrame(roleServer, 0x8A, []byte("hi"))...)
+	want = append(want, rawFrame(roleServer, 0x88, []byte{0x03, 0xe8})...) // 1000, for a close with no code
 	if got := p.cEnd.Unread(); !bytes.Equal(got, want) {
 		t.Fatalf("the peer got % x,\nwant % x", got, want)
 	}

@@ -10,9 +10,10 @@ import (
 	"github.com/beastgo/beast/net"
 )
 
-// ErrClosed is the error of a read that met the peer's close frame, and of every operation
-// started after it: the connection is closing cleanly, and Reason gives the peer's code and
-// reason.
+// ErrClosed is the error of a read that met the peer's close frame, and of every read, write,
+// ping, pong or close started once the closing handshake has begun (either side's close frame
+// sent or received): the connection is closing, or closed, cleanly. Reason gives the peer's code
+// and reason once its close frame has been read.
 var ErrClosed = errors.New("websocket: connection closed")
 
 // ErrOperationInProgress is the error of a read (or write) started while another read (or write)
@@ -38,7 +39,17 @@ type Stream struct {
 	open    bool
 	err     error       // the error that ended the stream; every later operation fails with it
 	reason  CloseReason // the peer's close frame, once received
+
+	// The closing handshake (close.go). wrClose: our close frame is on its way out or sent, so no
+	// other frame may follow it. rdClose: the peer's close frame has been read. broken: the next
+	// layer failed or was closed hard, so nothing more is written to or read from it.
+	wrClose, rdClose, broken bool
+
+	// writeMu is Beast's write soft mutex: a frame (data, ping, pong, close) goes out only under
+	// it, so control frames take turns between the frames of a message. readMu is held by the
+	// read in flight; AsyncClose takes it to read the peer's close frame once that read is over.
 	writeMu composed.Mutex
+	readMu  composed.Mutex
 
 	// keys holds random bytes for the client's masking keys, taken four at a time, so that the
 	// system's random source is asked once per 16 frames rather than per frame.
@@ -47,7 +58,12 @@ type Stream struct {
 
 	wr writeOp
 	rd readOp
+	cl *closeOp // made by the first AsyncClose: most of a stream's life has no use for it
+	pp *pingOp  // made by the first ping or pong
 	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
+	tm streamTimer    // the handshake, idle and close timeouts (timeout.go)
+
+	control func(kind FrameType, payload []byte) // SetControlCallback's function, or nil
 }
 
 // NewStream returns a Stream over next, configured by opts (nil for the defaults). The stream is
@@ -63,6 +79,7 @@ func NewStream(next net.AsyncStream, opts *Options) *Stream {
 	s.rd.msgDone = true
 	s.wr.s = s
 	s.wr.opcode = OpText
+	s.tm.s = s
 	return s
 }
 
@@ -75,7 +92,7 @@ func (s *Stream) Executor() executor.Executor { return s.next.Executor() }
 
 // IsOpen reports whether the stream is open: its handshake has completed and no error or close
 // frame has ended it.
-func (s *Stream) IsOpen() bool { return s.open && s.err == nil }
+func (s *Stream) IsOpen() bool { return s.open && s.err == nil && !s.wrClose && !s.rdClose }
 
 // Reason returns the content of the peer's close frame, once a read has received it, and the zero
 // CloseReason before.
@@ -86,26 +103,90 @@ func (s *Stream) Reason() CloseReason { return s.reason }
 func (s *Stream) setRole(r role) {
 	s.role = r
 	s.open = true
+	s.tm.opened()
 }
 
-// failWith ends the stream with err, the first such error winning: every later read and write
-// fails with it. A protocol violation is to be answered with a close frame carrying its code
-// (ProtocolError.Code); the closing handshake adds that, here.
+// failWith ends the stream with err, the first such error winning: every later operation fails
+// with it.
 func (s *Stream) failWith(err error) {
 	if s.err == nil {
 		s.err = err
 	}
 }
 
-// usable returns the error an operation started now fails with, or nil.
+// usable returns the error a read, write, ping or pong started now fails with, or nil: the error
+// that ended the stream, ErrNotOpen before the handshake, ErrClosed once either close frame has
+// gone by.
 func (s *Stream) usable() error {
-	if s.err != nil {
-		return s.err
-	}
-	if !s.open {
+	switch {
+	case s.err != nil:
+		return s.failure()
+	case !s.open:
 		return ErrNotOpen
+	case s.wrClose || s.rdClose:
+		return ErrClosed
 	}
 	return nil
+}
+
+// handshakeFailed ends the stream when its opening handshake failed with err (nil: it
+// succeeded) and returns the error to report: ErrTimeout, still matching ErrHandshake, when the
+// handshake's timeout closed the next layer under it.
+func (s *Stream) handshakeFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.tm.expired {
+		err = hsWrap("timed out", s.tm.timeoutErr())
+	}
+	s.tm.stop()
+	s.failWith(err)
+	return err
+}
+
+// failure returns the error that ended the stream, as an operation should report it: a timeout
+// is ErrTimeout for the first operation to see it and an abort for the others.
+func (s *Stream) failure() error {
+	if s.err == ErrTimeout {
+		return s.tm.timeoutErr()
+	}
+	return s.err
+}
+
+// breakNext records that the next layer failed with err (or that an operation on it was
+// cancelled, which leaves a frame half read or half written) and closes it hard: the stream is
+// over, and nothing must be left holding the socket. It returns the error the failed operation
+// completes with: err, or ErrTimeout when the stream's timer closed the next layer under it.
+func (s *Stream) breakNext(err error) error {
+	if s.tm.expired {
+		err = s.tm.timeoutErr()
+	}
+	s.failWith(err)
+	s.closeNext()
+	return err
+}
+
+// closeNext closes the next layer at once, without a teardown, when it can be closed.
+func (s *Stream) closeNext() {
+	if s.broken {
+		return
+	}
+	s.broken = true
+	if c, ok := s.next.(interface{ Close() error }); ok {
+		_ = c.Close() // the stream is over: a failing close has nothing left to tell
+	}
+}
+
+// finish ends the stream for good once its last operation on the next layer is over: err (or
+// ErrClosed) is what every later operation fails with, the timer stops, and operations waiting
+// for a turn on the write mutex fail.
+func (s *Stream) finish(err error) {
+	if err == nil {
+		err = ErrClosed
+	}
+	s.failWith(err)
+	s.tm.stop()
+	s.writeMu.FailWaiters(s.err)
 }
 
 // maskKey returns a fresh masking key from crypto/rand (RFC 6455 section 5.3 asks for an
@@ -132,8 +213,8 @@ func (s *Stream) writeSome(g *gatherBufs, h completion.Handler[net.IOResult]) {
 }
 
 // failNow completes h with err without starting anything, never inside the calling function.
-func failNow(ex executor.Executor, h completion.Handler[net.IOResult], err error) {
-	composed.Start(ex, h, func(op *composed.Op[net.IOResult]) { op.Complete(net.IOResult{Err: err}) })
+func failNow[R any](ex executor.Executor, h completion.Handler[R], err error) {
+	composed.Start(ex, h, func(op *composed.Op[R]) { op.Complete(completion.Fail[R](err)) })
 }
 
 // gatherBufs is a frame on its way out: its header and payload, and how far the writes have got.

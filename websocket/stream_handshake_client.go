@@ -66,6 +66,7 @@ func (s *Stream) AsyncHandshake(host, target string, opts *HandshakeOptions, h c
 		op.err = errHandshakeStarted
 	} else {
 		s.hs.busy = true
+		s.tm.handshakeStarted()
 		op.start(host, target, opts)
 	}
 	op.op.Start(s.Executor(), h, op)
@@ -162,9 +163,7 @@ func (c *clientHandshake) Step(op *composed.Op[error]) {
 func (c *clientHandshake) finish(op *composed.Op[error], err error) {
 	if err != errHandshakeStarted {
 		c.s.hs.busy = false
-		if err != nil {
-			c.s.failWith(err)
-		}
+		err = c.s.handshakeFailed(err)
 	}
 	op.Complete(err)
 }

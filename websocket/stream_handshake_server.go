@@ -69,6 +69,7 @@ func (a *serverHandshake) begin() bool {
 		return false
 	}
 	s.hs.busy = true
+	s.tm.handshakeStarted()
 	return true
 }
 
@@ -170,8 +171,8 @@ func (a *serverHandshake) finish(op *composed.Op[error], err error) {
 		a.s.hs.busy = false
 		if err != nil {
 			a.s.hs.readAhead = nil
-			a.s.failWith(err)
 		}
+		err = a.s.handshakeFailed(err)
 	}
 	op.Complete(err)
 }

@@ -15,7 +15,7 @@ import (
 // opts (which may be nil), and on success takes the connection over from the server (hijacking
 // it), writes the 101 response on it, and returns a Stream over net.FromConn(conn, ex) whose
 // operations complete on ex. Bytes the client sent behind its request, already buffered by the
-// server, are kept for the first read. The Stream's Options are the defaults. Closing the
+// server, are kept for the first read. The Stream's Options are opts.Stream's. Closing the
 // Stream's next layer (a *net.ConnStream) closes the connection.
 //
 // A request the handshake refuses is answered through w (400, 426 with Sec-WebSocket-Version:
@@ -28,8 +28,9 @@ func Upgrade(w http.ResponseWriter, r *http.Request, ex executor.Executor, opts 
 	}
 	var decorate func(http.Header)
 	var supported []string
+	var streamOpts *Options
 	if opts != nil {
-		decorate, supported = opts.Decorate, opts.Subprotocols
+		decorate, supported, streamOpts = opts.Decorate, opts.Subprotocols, opts.Stream
 	}
 	proto := negotiateSubprotocol(r, supported)
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -52,7 +53,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, ex executor.Executor, opts 
 		conn.Close()
 		return nil, hsWrap("writing the response", err)
 	}
-	s := NewStream(net.FromConn(conn, ex), nil)
+	s := NewStream(net.FromConn(conn, ex), streamOpts)
 	s.hs.subprotocol = proto
 	s.hs.readAhead = rest
 	s.setRole(roleServer)

@@ -28,7 +28,10 @@ func (s *Stream) AsyncWrite(b []byte, h completion.Handler[net.IOResult]) {
 // h is never called inside this call. Only one write may be in flight: a second completes with
 // ErrOperationInProgress, leaving the first undisturbed. The caller's bytes are never modified (a
 // client masks a copy), and must stay untouched until h runs. Control frames (a pong a read
-// answers with) take turns with the write between frames, never inside one.
+// answers with, AsyncPing, AsyncPong, AsyncClose) take turns with the write between frames, never
+// inside one, in the order they were started; once a close frame has gone out the write fails with
+// ErrClosed, N counting the bytes sent before. A failure of the next layer, or the write's context
+// ending, closes the next layer and ends the stream.
 func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOResult]) {
 	w := &s.wr
 	if w.busy {
@@ -75,15 +78,26 @@ type writeOp struct {
 func (w *writeOp) Step(op *composed.Op[net.IOResult]) {
 	if op.Resumed() && w.lockErr.Ready() && !w.holding {
 		if err := w.lockErr.Value; err != nil {
+			// Cancelled while waiting for its turn, or the stream ended meanwhile. Before any
+			// byte of the write left, the stream is untouched; after, a message is cut short.
+			if w.sent > 0 && w.s.err == nil {
+				err = w.s.breakNext(err)
+			}
 			w.finish(op, err)
 			return
 		}
 		w.holding = true
+		if err := w.s.usable(); err != nil {
+			// The stream ended, or a close frame went out, while the write waited.
+			w.finish(op, err)
+			return
+		}
 	} else if op.Resumed() {
 		r := w.write.Value
 		if r.Err != nil {
-			w.s.failWith(r.Err)
-			w.finish(op, r.Err)
+			// A frame is half written (or the write's context ended under it): the stream
+			// cannot go on, and the next layer is closed.
+			w.finish(op, w.s.breakNext(r.Err))
 			return
 		}
 		if !w.out.advance(r.N) {
