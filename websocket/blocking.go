@@ -99,6 +99,28 @@ func (s *Stream) WriteSome(ctx context.Context, fin bool, b []byte) (int, error)
 	return r.N, r.Err
 }
 
+// Close runs the closing handshake with reason, blocking until it is over: it is AsyncClose,
+// returning nil once both close frames have crossed and the next layer is closed, with ctx
+// cancelling it. A ctx that ends while the close waits for its turn to write (behind a message's
+// frame) leaves the stream as it was; one that ends later closes the next layer at once. A Read
+// in flight on another goroutine ends with the close (ErrClosed). See Handshake for what every
+// blocking method requires.
+func (s *Stream) Close(ctx context.Context, reason CloseReason) error {
+	return await(ctx, s.Executor(), func(h completion.Handler[error]) {
+		s.AsyncClose(reason, h)
+	})
+}
+
+// Ping sends a ping carrying payload, blocking until it has been written: it is AsyncPing, with
+// ctx cancelling it. The peer's pong is seen by a read (SetControlCallback). A ping cancelled
+// while it waits for its turn to write fails alone; one cancelled while its frame is on its way
+// out ends the stream, as a write does. See Handshake for what every blocking method requires.
+func (s *Stream) Ping(ctx context.Context, payload []byte) error {
+	return await(ctx, s.Executor(), func(h completion.Handler[error]) {
+		s.AsyncPing(payload, h)
+	})
+}
+
 // Blocking-call states: the initiating handler posted to the executor and the waiting caller race
 // to move from waiting; the winner decides whether the operation starts.
 const (

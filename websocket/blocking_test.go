@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
@@ -69,6 +72,27 @@ var transports = []transport{
 	{"tcp", func(t *testing.T, ioc *executor.IOContext) (net.AsyncStream, net.AsyncStream) {
 		return tcpSockets(t, ioc)
 	}},
+	{"ConnStream over tcp", func(t *testing.T, ioc *executor.IOContext) (net.AsyncStream, net.AsyncStream) {
+		return connStreams(t, ioc)
+	}},
+}
+
+// connStreams returns the two ends of a loopback TCP connection of Go's net package, each seen as
+// an AsyncStream through net.FromConn.
+func connStreams(t *testing.T, ioc *executor.IOContext) (*net.ConnStream, *net.ConnStream) {
+	t.Helper()
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, b, err := dialPair(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := net.FromConn(a, ioc), net.FromConn(b, ioc)
+	t.Cleanup(func() { ca.Close(); cb.Close() })
+	return ca, cb
 }
 
 func nettestEnds(t *testing.T, ex executor.Executor, o nettest.Options) (net.AsyncStream, net.AsyncStream) {
@@ -365,5 +389,56 @@ func TestBlockingExecutorNotRunning(t *testing.T) {
 	ioc.Poll()
 	if s.rd.busy {
 		t.Fatal("a read abandoned before it started left the stream busy")
+	}
+}
+
+// TestBlockingPing sends pings with the blocking Ping: the peer's read sees each one (its control
+// callback) and answers it, and this side's read consumes the pong. A payload over 125 bytes
+// fails before anything is sent.
+func TestBlockingPing(t *testing.T) {
+	ioc := runContext(t)
+	cn, sn := nettestEnds(t, ioc, nettest.Options{})
+	client, server := openStreams(t, cn, sn)
+	seen := make(chan string, 2)
+	report := func(who string) func(FrameType, []byte) {
+		return func(kind FrameType, payload []byte) { seen <- fmt.Sprintf("%s %v %q", who, kind, payload) }
+	}
+	onExecutor(ioc, func() bool {
+		server.SetControlCallback(report("server"))
+		client.SetControlCallback(report("client"))
+		return true
+	})
+	ctx := context.Background()
+	if err := client.Ping(ctx, make([]byte, 126)); !errors.Is(err, ErrControlTooBig) {
+		t.Fatalf("ping of 126 bytes: %v; want ErrControlTooBig", err)
+	}
+	if err := client.Ping(ctx, []byte("are you there")); err != nil {
+		t.Fatal(err)
+	}
+	// The server's read answers the ping on its way to the message; the client's read consumes
+	// the pong on its way to the reply.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var buf net.FlatBuffer
+		if _, err := server.Read(ctx, &buf); err != nil {
+			t.Errorf("server read: %v", err)
+			return
+		}
+		if err := server.Write(ctx, buf.Bytes()); err != nil {
+			t.Errorf("server write: %v", err)
+		}
+	})
+	if err := client.Write(ctx, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	var buf net.FlatBuffer
+	if _, err := client.Read(ctx, &buf); err != nil || string(buf.Bytes()) != "hi" {
+		t.Fatalf("client read %q, %v", buf.Bytes(), err)
+	}
+	wg.Wait()
+	got := []string{<-seen, <-seen}
+	want := []string{fmt.Sprintf("server %v %q", FramePing, "are you there"), fmt.Sprintf("client %v %q", FramePong, "are you there")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("control frames seen (-want +got):\n%s", diff)
 	}
 }
