@@ -32,13 +32,13 @@ var ErrNotOpen = errors.New("websocket: stream is not open")
 // executors (the next layer's when they have none), which must be one strand, or an IOContext
 // run by one goroutine, as for any composed operation. A Stream must not be copied.
 type Stream struct {
-	next    net.AsyncStream
-	gather  net.AsyncBuffersWriteStream // next as a gather writer, or nil
-	opts    Options
-	role    role
-	open    bool
-	err     error       // the error that ended the stream; every later operation fails with it
-	reason  CloseReason // the peer's close frame, once received
+	next   net.AsyncStream
+	gather net.AsyncBuffersWriteStream // next as a gather writer, or nil
+	opts   Options
+	role   role
+	open   bool
+	err    error       // the error that ended the stream; every later operation fails with it
+	reason CloseReason // the peer's close frame, once received
 
 	// The closing handshake (close.go). wrClose: our close frame is on its way out or sent, so no
 	// other frame may follow it. rdClose: the peer's close frame has been read. broken: the next
@@ -58,8 +58,8 @@ type Stream struct {
 
 	wr writeOp
 	rd readOp
-	cl *closeOp // made by the first AsyncClose: most of a stream's life has no use for it
-	pp *pingOp  // made by the first ping or pong
+	cl *closeOp       // made by the first AsyncClose: most of a stream's life has no use for it
+	pp *pingOp        // made by the first ping or pong
 	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
 	tm streamTimer    // the handshake, idle and close timeouts (timeout.go)
 
