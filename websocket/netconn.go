@@ -48,7 +48,9 @@ var errConnClosed = fmt.Errorf("websocket: NetConn closed: %w", stdnet.ErrClosed
 //     But a deadline that passes while a read or write is in flight cancels that operation, and
 //     a cancelled WebSocket operation ends the stream (a frame may be half read or half written;
 //     Beast's terminal cancellation): the connection is closed and every later call fails. This
-//     is coder/websocket's behaviour too, and unlike a TCP connection's.
+//     is coder/websocket's behaviour too, and unlike a TCP connection's. Over a net.ConnStream,
+//     whose writes cannot be cancelled (see net.FromConn), a write deadline fails the Writes
+//     that start after it, but not one already blocked in the conn's Write; Close ends that one.
 //   - ctx bounds the connection's life: once it is done, the read and write in flight are
 //     cancelled (ending the stream), later calls fail with ctx's error (matching
 //     completion.ErrOperationAborted too), and the connection is closed with CloseGoingAway, or
