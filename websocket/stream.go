@@ -131,7 +131,9 @@ func (s *Stream) usable() error {
 
 // handshakeFailed ends the stream when its opening handshake failed with err (nil: it
 // succeeded) and returns the error to report: ErrTimeout, still matching ErrHandshake, when the
-// handshake's timeout closed the next layer under it.
+// handshake's timeout closed the next layer under it. The next layer is closed: a connection
+// whose handshake failed has no further use, and a peer waiting on it must see it end (a
+// server's refusal has been written by then).
 func (s *Stream) handshakeFailed(err error) error {
 	if err == nil {
 		return nil
@@ -141,6 +143,7 @@ func (s *Stream) handshakeFailed(err error) error {
 	}
 	s.tm.stop()
 	s.failWith(err)
+	s.closeNext()
 	return err
 }
 

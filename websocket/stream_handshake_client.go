@@ -57,7 +57,8 @@ func hsWrap(what string, err error) error {
 //
 // Every failure matches ErrHandshake: a refusal or a bad response with its specific error
 // (ErrUpgradeDeclined, ErrBadSecAccept, ...), a failure of the next layer wrapped around its
-// cause. Response and Subprotocol report what the server answered. Bytes the server sent behind
+// cause, ErrTimeout past Timeout.Handshake; a failed handshake closes the next layer. Response
+// and Subprotocol report what the server answered. Bytes the server sent behind
 // its response are kept for the first read. h is never called inside this call; no other
 // operation may be started on the stream until h has run.
 func (s *Stream) AsyncHandshake(host, target string, opts *HandshakeOptions, h completion.Handler[error]) {

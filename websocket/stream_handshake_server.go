@@ -20,8 +20,9 @@ import (
 // its request are kept for the first read. A request the handshake refuses is answered with its
 // error response (400, 426 with Sec-WebSocket-Version: 13, 403, or 431 for ErrBufferOverflow)
 // and h receives the refusal's error. Every failure matches ErrHandshake; a failure of the next
-// layer is wrapped around its cause. h is never called inside this call; no other operation may
-// be started on the stream until h has run.
+// layer is wrapped around its cause, ErrTimeout past Timeout.Handshake. A failed handshake closes
+// the next layer, once a refusal has been written. h is never called inside this call; no other
+// operation may be started on the stream until h has run.
 func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 	a := &serverHandshake{s: s, opts: opts}
 	if a.begin() {
