@@ -247,3 +247,40 @@ func TestStartErrIsStickyAfterCancellation(t *testing.T) {
 		expectCanceled(t, errs[1], context.Canceled)
 	})
 }
+
+// skippedState is a kept state that marks itself busy in its initiating function.
+type skippedState struct {
+	op      composed.Op[error]
+	busy    bool
+	skipped int
+	steps   int
+}
+
+func (s *skippedState) Step(op *composed.Op[error]) { s.steps++; s.busy = false; op.Complete(nil) }
+func (s *skippedState) Skipped()                    { s.skipped++; s.busy = false }
+
+// TestSkippedBodyIsToldOnlyWhenNoStepRuns: a SkippedBody's Skipped runs inside Start when the
+// handler's context is already done, before the handler, and never when the body runs.
+func TestSkippedBodyIsToldOnlyWhenNoStepRuns(t *testing.T) {
+	ioc := executor.NewIOContext()
+	st := &skippedState{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var got error
+	st.busy = true
+	st.op.Start(ioc, completion.WithContext(ctx, completion.Callback(func(err error) { got = err })), st)
+	if st.skipped != 1 || st.busy {
+		t.Fatalf("inside Start: skipped %d, busy %v; want 1, false", st.skipped, st.busy)
+	}
+	ioc.Run()
+	ioc.Restart()
+	if !errors.Is(got, context.Canceled) || st.steps != 0 {
+		t.Fatalf("handler got %v after %d steps", got, st.steps)
+	}
+	st.busy = true
+	st.op.Start(ioc, completion.Callback(func(err error) { got = err }), st)
+	ioc.Run()
+	if st.skipped != 1 || st.steps != 1 || got != nil {
+		t.Fatalf("a running body: skipped %d, steps %d, got %v", st.skipped, st.steps, got)
+	}
+}

@@ -33,6 +33,15 @@ type Body[R any] interface {
 	Step(op *Op[R])
 }
 
+// SkippedBody is a [Body] told when its operation completes without running a single step,
+// because the handler's context was already done when it started (Start's rule): Skipped runs
+// inside Start, before the handler is posted, so that a state that marked itself in flight in its
+// initiating function (a busy flag, a timer) can undo that. Without it such a state would stay
+// marked for ever, since the step that would have cleared it never runs.
+type SkippedBody interface {
+	Skipped()
+}
+
 // BodyFunc is a function as a [Body]. A func is pointer-shaped, so the conversion to Body
 // allocates nothing.
 type BodyFunc[R any] func(op *Op[R])
@@ -192,6 +201,9 @@ func (op *Op[R]) begin(io executor.Executor, h completion.Handler[R], body Body[
 	op.h, op.body = h, body
 	op.work = completion.StartWork(io, hex)
 	if canceled {
+		if sb, ok := body.(SkippedBody); ok {
+			sb.Skipped()
+		}
 		op.result = completion.Fail[R](completion.Canceled(ctx))
 		op.phase = completed
 		op.postDelivery() // guarantee 1: never inside the initiating function

@@ -53,6 +53,7 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 		return
 	}
 	c.busy, c.result = true, nil
+	s.tm.closing()                                          // from now: a close that waits behind a stuck write is bounded too
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
 	fh := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {
@@ -92,6 +93,12 @@ type closeOp struct {
 	done composed.Slot[error]
 }
 
+// Skipped undoes AsyncClose when its context was done before it started (composed.SkippedBody).
+func (c *closeOp) Skipped() {
+	c.busy = false
+	c.s.tm.opened()
+}
+
 // Step is AsyncClose's body.
 func (c *closeOp) Step(op *composed.Op[error]) {
 	s := c.s
@@ -107,7 +114,12 @@ func (c *closeOp) Step(op *composed.Op[error]) {
 	switch c.phase {
 	case closeLockWrite:
 		if err := c.done.Value; err != nil {
-			c.complete(op, err) // cancelled while parked: nothing was sent, nothing changes
+			// Cancelled while parked: nothing was sent, and unless the stream began closing or
+			// ended meanwhile, it goes on as before, with its own timer.
+			if !s.wrClose && !s.rdClose && s.err == nil {
+				s.tm.opened()
+			}
+			c.complete(op, err)
 			return
 		}
 		c.send(op)
@@ -158,7 +170,6 @@ func (c *closeOp) send(op *composed.Op[error]) {
 		return
 	}
 	s.wrClose = true
-	s.tm.closing()
 	c.phase = closeWrite
 	s.writeSome(&c.out, composed.Into(op, &c.io))
 }
@@ -196,6 +207,9 @@ func (c *closeOp) afterRead(op *composed.Op[error], err error) {
 	case s.err != nil:
 		c.result = s.err // the violation, answered by the teardown alone: our close frame is out
 		c.teardown(op)
+	case err != nil:
+		// AsyncClose's own read never started: its context (AsyncClose's) was already done.
+		c.end(op, s.breakNext(err))
 	default:
 		r := &s.rd
 		r.busy, r.drain, r.holdsMu = true, true, false

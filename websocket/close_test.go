@@ -522,3 +522,30 @@ func (s *cancelAtStream) AsyncWriteSomeBuffers(b [][]byte, h completion.Handler[
 	s.tick()
 	s.Stream.AsyncWriteSomeBuffers(b, h)
 }
+
+// TestCloseBehindStuckWrite: a close started behind a write that a peer reading nothing has
+// stuck is bounded by the close timeout all the same, over real TCP.
+func TestCloseBehindStuckWrite(t *testing.T) {
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, sc, err := dialPair(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close() // the peer: never reads
+	ioc := executor.NewIOContext()
+	cs := net.FromConn(cc, ioc)
+	defer cs.Close()
+	client := NewStream(cs, shortClose)
+	client.setRole(roleClient)
+	w := start(t, func(h completion.Handler[net.IOResult]) { client.AsyncWrite(make([]byte, 64<<20), h) })
+	c := startOp(func(h completion.Handler[error]) { client.AsyncClose(CloseReason{Code: CloseNormal}, h) })
+	ioc.Run()
+	c.check(t, "close")
+	if !errors.Is(c.err, ErrTimeout) || w.r.Err == nil {
+		t.Fatalf("close %v, write %+v; want both ended by the timeout", c.err, w.r)
+	}
+}

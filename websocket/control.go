@@ -117,6 +117,10 @@ type pingOp struct {
 	lock composed.Slot[error]
 }
 
+// Skipped undoes startControl when the operation's context was done before it started
+// (composed.SkippedBody).
+func (p *pingOp) Skipped() { p.busy = false }
+
 // Step is the body: take the write mutex, write the frame, give the mutex back.
 func (p *pingOp) Step(op *composed.Op[error]) {
 	s := p.s

@@ -90,6 +90,16 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 	r.op.Start(s.Executor(), h, r)
 }
 
+// Skipped undoes startRead when the read's context was done before it started (composed.SkippedBody).
+func (r *readOp) Skipped() {
+	r.busy = false
+	r.b, r.buf = nil, nil
+	if r.holdsMu {
+		r.holdsMu = false
+		r.s.readMu.Unlock()
+	}
+}
+
 // readPhase is what the read in flight is waiting for.
 type readPhase uint8
 

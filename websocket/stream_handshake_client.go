@@ -160,6 +160,15 @@ func (c *clientHandshake) Step(op *composed.Op[error]) {
 	c.finish(op, nil)
 }
 
+// Skipped undoes AsyncHandshake when its context was done before it started
+// (composed.SkippedBody).
+func (c *clientHandshake) Skipped() {
+	if c.err != errHandshakeStarted {
+		c.s.hs.busy = false
+		c.s.tm.stop()
+	}
+}
+
 // finish ends the handshake; a failure ends the stream too, so later operations report it.
 func (c *clientHandshake) finish(op *composed.Op[error], err error) {
 	if err != errHandshakeStarted {

@@ -166,6 +166,15 @@ func (a *serverHandshake) gotRequest(op *composed.Op[error], res net.IOResult) {
 	net.AsyncWrite(s.next, a.wire, composed.Into(op, &a.io))
 }
 
+// Skipped undoes AsyncAccept when its context was done before it started (composed.SkippedBody).
+func (a *serverHandshake) Skipped() {
+	if a.err != errHandshakeStarted {
+		a.s.hs.busy = false
+		a.s.hs.readAhead = nil
+		a.s.tm.stop()
+	}
+}
+
 // finish ends the handshake; a failure ends the stream too, so later operations report it.
 func (a *serverHandshake) finish(op *composed.Op[error], err error) {
 	if err != errHandshakeStarted {

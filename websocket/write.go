@@ -73,6 +73,13 @@ type writeOp struct {
 	lockErr    composed.Slot[error]
 }
 
+// Skipped undoes AsyncWriteSome when the write's context was done before it started
+// (composed.SkippedBody).
+func (w *writeOp) Skipped() {
+	w.busy = false
+	w.data = nil
+}
+
 // Step is the write's body: take the mutex, send a frame (or the next masked piece of one), give
 // the mutex back between frames so control frames can go out, and repeat until b is sent.
 func (w *writeOp) Step(op *composed.Op[net.IOResult]) {
