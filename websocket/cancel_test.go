@@ -87,7 +87,19 @@ func TestCloseCancelledWhileParked(t *testing.T) {
 	c := startOp(func(h completion.Handler[error]) {
 		p.client.AsyncClose(CloseReason{Code: CloseNormal}, completion.WithContext(ctx, h))
 	})
-	p.ioc.Post(cancel)
+	// Cancel once the close is parked behind the write, however the executor orders the steps.
+	var cancelWhenParked func()
+	cancelWhenParked = func() {
+		switch {
+		case p.client.wrClose || c.done > 0:
+			t.Error("the close was not parked behind the write")
+		case p.client.cl.phase == closeLockWrite && p.client.writeMu.Locked():
+			cancel()
+		default:
+			p.ioc.Post(cancelWhenParked)
+		}
+	}
+	p.ioc.Post(cancelWhenParked)
 	p.run()
 	if w.r.Err != nil || !errors.Is(c.err, context.Canceled) || !p.client.IsOpen() {
 		t.Fatalf("write %v, close %v, open %v", w.r.Err, c.err, p.client.IsOpen())
