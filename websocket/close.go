@@ -53,7 +53,7 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 		return
 	}
 	c.busy, c.result = true, nil
-	s.tm.closing()                                          // from now: a close that waits behind a stuck write is bounded too
+	s.timeClose()                                          // from now: a close that waits behind a stuck write is bounded too
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
 	fh := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {
@@ -96,7 +96,7 @@ type closeOp struct {
 // Skipped undoes AsyncClose when its context was done before it started (composed.SkippedBody).
 func (c *closeOp) Skipped() {
 	c.busy = false
-	c.s.tm.opened()
+	c.s.timeIdle()
 }
 
 // Step is AsyncClose's body.
@@ -117,7 +117,7 @@ func (c *closeOp) Step(op *composed.Op[error]) {
 			// Cancelled while parked: nothing was sent, and unless the stream began closing or
 			// ended meanwhile, it goes on as before, with its own timer.
 			if !s.wrClose && !s.rdClose && s.err == nil {
-				s.tm.opened()
+				s.timeIdle()
 			}
 			c.complete(op, err)
 			return

@@ -214,7 +214,7 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		return
 	}
 	res := r.read.Value
-	if res.N > 0 {
+	if res.N > 0 && r.s.tm != nil {
 		r.s.tm.activity = true
 	}
 	switch r.phase {
@@ -490,7 +490,7 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 		return
 	}
 	s.wrClose = true
-	s.tm.closing()
+	s.timeClose()
 	payload, _ := appendClosePayload(r.ctl[:0], CloseReason{Code: r.closeCode}) // codes we pick are valid
 	h := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {

@@ -48,8 +48,8 @@ type Stream struct {
 	// writeMu is Beast's write soft mutex: a frame (data, ping, pong, close) goes out only under
 	// it, so control frames take turns between the frames of a message. readMu is held by the
 	// read in flight; AsyncClose takes it to read the peer's close frame once that read is over.
-	writeMu composed.Mutex
-	readMu  composed.Mutex
+	writeMu softMutex
+	readMu  softMutex
 
 	// keys holds random bytes for the client's masking keys, taken four at a time, so that the
 	// system's random source is asked once per 16 frames rather than per frame.
@@ -61,7 +61,7 @@ type Stream struct {
 	cl *closeOp       // made by the first AsyncClose: most of a stream's life has no use for it
 	pp *pingOp        // made by the first ping or pong
 	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
-	tm streamTimer    // the handshake, idle and close timeouts (timeout.go)
+	tm *streamTimer   // the handshake, idle and close timeouts (timeout.go), made on first use
 
 	control func(kind FrameType, payload []byte) // SetControlCallback's function, or nil
 }
@@ -79,7 +79,6 @@ func NewStream(next net.AsyncStream, opts *Options) *Stream {
 	s.rd.msgDone = true
 	s.wr.s = s
 	s.wr.opcode = OpText
-	s.tm.s = s
 	return s
 }
 
@@ -103,7 +102,7 @@ func (s *Stream) Reason() CloseReason { return s.reason }
 func (s *Stream) setRole(r role) {
 	s.role = r
 	s.open = true
-	s.tm.opened()
+	s.timeIdle()
 }
 
 // failWith ends the stream with err, the first such error winning: every later operation fails
@@ -138,7 +137,7 @@ func (s *Stream) handshakeFailed(err error) error {
 	if err == nil {
 		return nil
 	}
-	if s.tm.expired {
+	if s.timedOut() {
 		err = hsWrap("timed out", s.tm.timeoutErr())
 	}
 	s.tm.stop()
@@ -161,7 +160,7 @@ func (s *Stream) failure() error {
 // over, and nothing must be left holding the socket. It returns the error the failed operation
 // completes with: err, or ErrTimeout when the stream's timer closed the next layer under it.
 func (s *Stream) breakNext(err error) error {
-	if s.tm.expired {
+	if s.timedOut() {
 		err = s.tm.timeoutErr()
 	}
 	s.failWith(err)

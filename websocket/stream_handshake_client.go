@@ -67,7 +67,7 @@ func (s *Stream) AsyncHandshake(host, target string, opts *HandshakeOptions, h c
 		op.err = errHandshakeStarted
 	} else {
 		s.hs.busy = true
-		s.tm.handshakeStarted()
+		s.timeHandshake()
 		op.start(host, target, opts)
 	}
 	op.op.Start(s.Executor(), h, op)

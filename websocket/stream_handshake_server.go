@@ -70,7 +70,7 @@ func (a *serverHandshake) begin() bool {
 		return false
 	}
 	s.hs.busy = true
-	s.tm.handshakeStarted()
+	s.timeHandshake()
 	return true
 }
 

@@ -72,7 +72,7 @@ const (
 )
 
 // streamTimer is the stream's one timer (Beast's, too). It is made on first use, so a stream
-// without timeouts that is never closed pays nothing for it.
+// without timeouts pays nothing for it until it closes.
 type streamTimer struct {
 	s     *Stream
 	t     *net.SteadyTimer
@@ -106,8 +106,12 @@ func (tm *streamTimer) arm(phase timerPhase, d time.Duration) {
 	}))
 }
 
-// stop turns the timer off; a wait pending completes as cancelled and is ignored.
+// stop turns the timer off; a wait pending completes as cancelled and is ignored. A nil timer
+// (a stream that never needed one) has nothing to stop.
 func (tm *streamTimer) stop() {
+	if tm == nil {
+		return
+	}
 	tm.gen++
 	tm.phase = timerOff
 	if tm.t != nil {
@@ -115,25 +119,43 @@ func (tm *streamTimer) stop() {
 	}
 }
 
-// handshakeStarted arms the opening handshake's timeout.
-func (tm *streamTimer) handshakeStarted() {
-	tm.arm(timerHandshake, tm.s.opts.Timeout.Handshake)
-}
-
-// opened starts the idle checks of an open stream, or stops the timer when there are none.
-func (tm *streamTimer) opened() {
-	tm.activity, tm.quiet = false, 0
-	tm.arm(timerIdle, tm.s.opts.Timeout.Idle/2)
-}
-
-// closing bounds the closing handshake, which has just begun.
-func (tm *streamTimer) closing() {
-	d := tm.s.opts.Timeout.Handshake
-	if d <= 0 {
-		d = tm.s.opts.closeTimeout()
+// timer returns the stream's timer, made on first use.
+func (s *Stream) timer() *streamTimer {
+	if s.tm == nil {
+		s.tm = &streamTimer{s: s}
 	}
-	tm.arm(timerClosing, d)
+	return s.tm
 }
+
+// timeHandshake arms the opening handshake's timeout, if there is one.
+func (s *Stream) timeHandshake() {
+	if s.opts.Timeout.Handshake > 0 {
+		s.timer().arm(timerHandshake, s.opts.Timeout.Handshake)
+	}
+}
+
+// timeIdle starts the idle checks of an open stream, or stops the timer when there are none.
+func (s *Stream) timeIdle() {
+	if s.opts.Timeout.Idle <= 0 {
+		s.tm.stop()
+		return
+	}
+	tm := s.timer()
+	tm.activity, tm.quiet = false, 0
+	tm.arm(timerIdle, s.opts.Timeout.Idle/2)
+}
+
+// timeClose bounds the closing handshake, which has just begun.
+func (s *Stream) timeClose() {
+	d := s.opts.Timeout.Handshake
+	if d <= 0 {
+		d = s.opts.closeTimeout()
+	}
+	s.timer().arm(timerClosing, d)
+}
+
+// timedOut reports whether a timeout closed the next layer.
+func (s *Stream) timedOut() bool { return s.tm != nil && s.tm.expired }
 
 // fired acts on an expiry: an idle check, or a timeout.
 func (tm *streamTimer) fired() {

@@ -113,7 +113,7 @@ func newPairTimeout(t *testing.T, server, client Timeout) *wsPair {
 	p := newPair(t, nettest.Options{}, nettest.Options{}, nil)
 	p.server.SetTimeout(server)
 	p.client.SetTimeout(client)
-	p.server.tm.opened() // the timeouts were set after the pair opened: arm them as a handshake would
-	p.client.tm.opened()
+	p.server.timeIdle() // the timeouts were set after the pair opened: arm them as a handshake would
+	p.client.timeIdle()
 	return p
 }
