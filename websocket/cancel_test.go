@@ -82,7 +82,9 @@ func TestCloseCancelledWhileParked(t *testing.T) {
 	p := newPair(t, nettest.Options{WriteSize: 1}, nettest.Options{}, shortClose)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := start(t, func(h completion.Handler[net.IOResult]) {
-		p.client.AsyncWrite(make([]byte, 200), completion.Callback(func(r net.IOResult) { h.Complete(r) }))
+		// Long enough, a byte per step, that the cancellation (delivered from the context's own
+		// goroutine) lands while the close still waits.
+		p.client.AsyncWrite(make([]byte, 64<<10), completion.Callback(func(r net.IOResult) { h.Complete(r) }))
 	})
 	c := startOp(func(h completion.Handler[error]) {
 		p.client.AsyncClose(CloseReason{Code: CloseNormal}, completion.WithContext(ctx, h))

@@ -53,7 +53,7 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 		return
 	}
 	c.busy, c.result = true, nil
-	s.timeClose()                                          // from now: a close that waits behind a stuck write is bounded too
+	s.timeClose()                                           // from now: a close that waits behind a stuck write is bounded too
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
 	fh := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {
