@@ -41,7 +41,8 @@ func openBBPair(t *testing.T, copt, sopt nettest.Options, cws, sws *websocket.Op
 	p := newBBPair(t, copt, sopt, cws, sws)
 	acc := startErr(p.ioc, func(h completion.Handler[error]) { p.server.AsyncAccept(nil, h) })
 	hs := startErr(p.ioc, func(h completion.Handler[error]) { p.client.AsyncHandshake("example.com", "/", nil, h) })
-	p.run()
+	// An idle timer counts work while the stream is open, so run until both handshakes are done.
+	p.runUntil(func() bool { return acc.done() && hs.done() })
 	acc.check(t, "accept")
 	hs.check(t, "handshake")
 	if acc.err() != nil || hs.err() != nil {
