@@ -284,3 +284,32 @@ func TestSkippedBodyIsToldOnlyWhenNoStepRuns(t *testing.T) {
 		t.Fatalf("a running body: skipped %d, steps %d, got %v", st.skipped, st.steps, got)
 	}
 }
+
+// releasedState is a state that counts its releases and checks the handler comes after.
+type releasedState struct {
+	op       composed.Op[error]
+	released int
+}
+
+func (s *releasedState) Step(op *composed.Op[error]) { op.Complete(nil) }
+func (s *releasedState) Released()                   { s.released++ }
+
+// TestReleasedBodyBeforeTheHandler: a ReleasedBody is told once per run, before its handler runs,
+// and the handler may start the same Op again.
+func TestReleasedBodyBeforeTheHandler(t *testing.T) {
+	ioc := executor.NewIOContext()
+	st := &releasedState{}
+	var seen []int
+	var h completion.Handler[error]
+	h = completion.Callback(func(error) {
+		seen = append(seen, st.released)
+		if len(seen) < 3 {
+			st.op.Start(ioc, h, st)
+		}
+	})
+	st.op.Start(ioc, h, st)
+	ioc.Run()
+	if len(seen) != 3 || seen[0] != 1 || seen[1] != 2 || seen[2] != 3 {
+		t.Fatalf("releases seen by the handlers %v, want [1 2 3]", seen)
+	}
+}

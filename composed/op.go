@@ -42,6 +42,14 @@ type SkippedBody interface {
 	Skipped()
 }
 
+// ReleasedBody is a [Body] told that its operation is over, just before its handler is called:
+// Asio's rule that an operation's memory is given back before the upcall, so that the handler
+// can start the next operation with the same memory. Released may put the state back in a pool;
+// nothing of it, Op included, is touched by the operation afterwards.
+type ReleasedBody interface {
+	Released()
+}
+
 // BodyFunc is a function as a [Body]. A func is pointer-shaped, so the conversion to Body
 // allocates nothing.
 type BodyFunc[R any] func(op *Op[R])
@@ -406,6 +414,10 @@ func (op *Op[R]) invoke() {
 	var zero R
 	op.h, op.result = nil, zero
 	op.phase = done
+	if rb, ok := op.body.(ReleasedBody); ok {
+		op.body = nil
+		rb.Released()
+	}
 	h.Complete(r)
 }
 

@@ -301,7 +301,7 @@ func TestBlockingWriteCancelled(t *testing.T) {
 	msg := make([]byte, 64<<20)
 	server.SetBinary()
 	go func() { done <- server.Write(ctx, msg) }()
-	waitUntil(ioc, func() bool { return server.wr.busy })
+	waitUntil(ioc, func() bool { return server.wrBusy })
 	cancel()
 	err := <-done
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, completion.ErrOperationAborted) {

@@ -239,7 +239,7 @@ func TestNetConnCloseBehindStuckWrite(t *testing.T) {
 		_, err := sc.Write(make([]byte, 64<<20))
 		wrote <- err
 	}()
-	waitUntil(ioc, func() bool { return server.wr.busy })
+	waitUntil(ioc, func() bool { return server.wrBusy })
 	if err := sc.Close(); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("close behind a stuck write: %v; want ErrTimeout", err)
 	}

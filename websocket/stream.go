@@ -3,6 +3,7 @@ package websocket
 import (
 	"crypto/rand"
 	"errors"
+	"sync"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
@@ -51,12 +52,14 @@ type Stream struct {
 	writeMu softMutex
 	readMu  softMutex
 
-	// keys holds random bytes for the client's masking keys, taken four at a time, so that the
-	// system's random source is asked once per 16 frames rather than per frame.
-	keys    [64]byte
-	keysPos int
+	// The write side between writes: the kind of the next message (SetText, SetBinary), whether
+	// a message has begun and not ended (its next frame is a continuation), whether a write is in
+	// flight, and that write's state, taken from a pool for its duration.
+	wrOpcode     Opcode
+	wrContinuing bool
+	wrBusy       bool
+	wr           *writeOp
 
-	wr writeOp
 	rd readOp
 	cl *closeOp       // made by the first AsyncClose: most of a stream's life has no use for it
 	pp *pingOp        // made by the first ping or pong
@@ -74,11 +77,9 @@ func NewStream(next net.AsyncStream, opts *Options) *Stream {
 		s.opts = *opts
 	}
 	s.gather, _ = next.(net.AsyncBuffersWriteStream)
-	s.keysPos = len(s.keys)
 	s.rd.s = s
 	s.rd.msgDone = true
-	s.wr.s = s
-	s.wr.opcode = OpText
+	s.wrOpcode = OpText
 	return s
 }
 
@@ -193,14 +194,33 @@ func (s *Stream) finish(err error) {
 
 // maskKey returns a fresh masking key from crypto/rand (RFC 6455 section 5.3 asks for an
 // unpredictable one per frame).
-func (s *Stream) maskKey() (k [4]byte) {
-	if s.keysPos+4 > len(s.keys) {
+func (s *Stream) maskKey() [4]byte {
+	kc := keyCaches.Get().(*keyCache)
+	k := kc.next()
+	keyCaches.Put(kc)
+	return k
+}
+
+// keyCache holds random bytes for masking keys, taken four at a time, so that the system's random
+// source is asked once per 16 frames rather than per frame. The caches are shared by every stream
+// through a pool: a key only has to be unpredictable, so which stream's frame takes which bytes
+// does not matter, and an idle stream holds none.
+type keyCache struct {
+	b   [64]byte
+	pos int
+}
+
+var keyCaches = sync.Pool{New: func() any { return &keyCache{pos: 64} }}
+
+// next returns the next key.
+func (kc *keyCache) next() (k [4]byte) {
+	if kc.pos+4 > len(kc.b) {
 		// crypto/rand.Read never fails on the systems Go supports (it panics instead).
-		_, _ = rand.Read(s.keys[:])
-		s.keysPos = 0
+		_, _ = rand.Read(kc.b[:])
+		kc.pos = 0
 	}
-	copy(k[:], s.keys[s.keysPos:])
-	s.keysPos += 4
+	copy(k[:], kc.b[kc.pos:])
+	kc.pos += 4
 	return k
 }
 

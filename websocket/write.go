@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"sync"
+
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/net"
@@ -8,11 +10,11 @@ import (
 
 // SetText makes the next message written a text message (the default): its payload must be
 // valid UTF-8, which the peer checks. A message already begun keeps its kind.
-func (s *Stream) SetText() { s.wr.opcode = OpText }
+func (s *Stream) SetText() { s.wrOpcode = OpText }
 
 // SetBinary makes the next message written a binary message. A message already begun keeps its
 // kind.
-func (s *Stream) SetBinary() { s.wr.opcode = OpBinary }
+func (s *Stream) SetBinary() { s.wrOpcode = OpBinary }
 
 // AsyncWrite writes b as one whole message, text or binary as SetText and SetBinary chose, and
 // completes h with N == len(b) or the error that stopped it (Beast's async_write). It is
@@ -33,8 +35,7 @@ func (s *Stream) AsyncWrite(b []byte, h completion.Handler[net.IOResult]) {
 // ErrClosed, N counting the bytes sent before. A failure of the next layer, or the write's context
 // ending, closes the next layer and ends the stream.
 func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOResult]) {
-	w := &s.wr
-	if w.busy {
+	if s.wrBusy {
 		failNow(s.Executor(), h, ErrOperationInProgress)
 		return
 	}
@@ -42,43 +43,53 @@ func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOR
 		failNow(s.Executor(), h, err)
 		return
 	}
-	w.busy = true
+	w := writeOps.Get().(*writeOp)
+	w.s, s.wr, s.wrBusy = s, w, true
 	w.fin, w.data, w.sent, w.frameLeft, w.holding = fin, b, 0, 0, false
 	w.inFrame = false
 	w.op.Start(s.Executor(), h, w)
 }
 
-// writeOp is the state of the stream's write operation, kept from one write to the next with its
-// Op, so that writing a message allocates nothing once the stream's write buffer exists.
+// writeOp is the state of a write in flight. It comes from a pool when the write starts and goes
+// back just before the handler runs (composed.ReleasedBody), so that an idle stream holds no write
+// state and writing a message allocates nothing once the pool is warm.
 type writeOp struct {
 	s  *Stream
 	op composed.Op[net.IOResult]
 
-	opcode     Opcode // the kind of the next message (SetText, SetBinary)
-	continuing bool   // a message has begun and not ended: the next frame is a continuation
-	busy       bool   // a write is in flight
-	fin        bool   // this write ends its message
-	data       []byte // the caller's bytes not yet framed
-	sent       int    // bytes of the caller's sent in full
-	holding    bool   // the write mutex is this operation's
-	inFrame    bool   // a frame's header has left and frameLeft payload bytes are to follow
-	frameLeft  int    // payload bytes of the current frame still to send
-	key        [4]byte
-	maskPos    int
-	chunk      int // payload bytes in the write in flight
-	hdr        [maxHeaderSize]byte
-	buf        []byte // the client's masking buffer, made at its first masked frame
-	out        gatherBufs
-	write      composed.Slot[net.IOResult]
-	lockErr    composed.Slot[error]
+	fin       bool   // this write ends its message
+	data      []byte // the caller's bytes not yet framed
+	sent      int    // bytes of the caller's sent in full
+	holding   bool   // the write mutex is this operation's
+	inFrame   bool   // a frame's header has left and frameLeft payload bytes are to follow
+	frameLeft int    // payload bytes of the current frame still to send
+	key       [4]byte
+	maskPos   int
+	chunk     int // payload bytes in the write in flight
+	hdr       [maxHeaderSize]byte
+	buf       []byte // the client's masking buffer, made at the first masked frame of the state
+	out       gatherBufs
+	write     composed.Slot[net.IOResult]
+	lockErr   composed.Slot[error]
 }
 
 // Skipped undoes AsyncWriteSome when the write's context was done before it started
 // (composed.SkippedBody).
-func (w *writeOp) Skipped() {
-	w.busy = false
-	w.data = nil
+func (w *writeOp) Skipped() { w.s.wrBusy = false }
+
+// Released puts the write's state back in the pool once the write is over (composed.ReleasedBody).
+// A client's masking buffer goes with it, so that the next write of any stream can use it.
+func (w *writeOp) Released() {
+	if w.s.wr == w {
+		w.s.wr = nil
+	}
+	w.s, w.data = nil, nil
+	w.out = gatherBufs{}
+	writeOps.Put(w)
 }
+
+// writeOps holds the states of writes not in flight.
+var writeOps = sync.Pool{New: func() any { return new(writeOp) }}
 
 // Step is the write's body: take the mutex, send a frame (or the next masked piece of one), give
 // the mutex back between frames so control frames can go out, and repeat until b is sent.
@@ -150,23 +161,24 @@ func (w *writeOp) sendNext(op *composed.Op[net.IOResult]) {
 			size = min(size, s.opts.writeBufferBytes())
 		}
 		h := frameHeader{fin: w.fin && size == len(w.data), op: OpContinuation, length: uint64(size)}
-		if !w.continuing {
-			h.op = w.opcode
+		if !s.wrContinuing {
+			h.op = s.wrOpcode
 		}
 		if s.role == roleClient {
 			h.masked, h.key = true, s.maskKey()
 			w.key, w.maskPos = h.key, 0
 		}
 		hdr = w.hdr[:h.encode(w.hdr[:])]
-		w.continuing = !h.fin
+		s.wrContinuing = !h.fin
 		w.inFrame, w.frameLeft = true, size
 	}
 	payload := w.data[:w.frameLeft]
 	if s.role == roleClient {
-		if w.buf == nil {
-			w.buf = make([]byte, s.opts.writeBufferBytes())
+		size := s.opts.writeBufferBytes()
+		if cap(w.buf) < size {
+			w.buf = make([]byte, size)
 		}
-		n := copy(w.buf, payload)
+		n := copy(w.buf[:size], payload)
 		payload = w.buf[:n]
 		w.maskPos = maskBytes(w.key, w.maskPos, payload)
 	}
@@ -185,7 +197,7 @@ func (w *writeOp) finish(op *composed.Op[net.IOResult], err error) {
 		w.s.writeMu.Unlock()
 		w.holding = false
 	}
-	w.busy = false
+	w.s.wrBusy = false
 	w.data = nil
 	op.Complete(net.IOResult{N: w.sent, Err: err})
 }
