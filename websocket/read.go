@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
@@ -144,18 +145,43 @@ type readOp struct {
 	text      bool
 	utf8      utf8Checker
 
-	// ctl holds a control frame's payload, then the pong or close frame that answers it; it is
-	// also where a data frame's payload read while closing is dropped.
-	ctl    [maxControlPayload]byte
-	ctlLen int
-	pong   [maxHeaderSize]byte // the header of the pong or close frame the read sends
-	out    gatherBufs
-
-	endErr    error     // what the read completes with once its close frame and teardown are done
-	closeCode CloseCode // the code of the close frame the read sends
+	ctlLen int         // bytes of the control frame's payload read
+	cs     *ctlScratch // from a pool while a control frame is handled, or a payload dropped
 
 	read composed.Slot[net.IOResult]
-	done composed.Slot[error] // the write mutex's grant, or the teardown's result
+}
+
+// ctlScratch is what a read needs while it handles a control frame (or drops a data frame's
+// payload while closing): the frame's payload, the pong or close frame that answers it, and the
+// turn on the write mutex. It comes from a pool and goes back once the read is between frames
+// again, so that an idle stream's pending read holds none of it.
+type ctlScratch struct {
+	ctl       [maxControlPayload]byte // the payload; also where a dropped payload is read
+	hdr       [maxHeaderSize]byte     // the header of the pong or close frame the read sends
+	out       gatherBufs
+	endErr    error                // what the read completes with once its close frame and teardown are done
+	closeCode CloseCode            // the code of the close frame the read sends
+	done      composed.Slot[error] // the write mutex's grant, or the teardown's result
+}
+
+var ctlScratches = sync.Pool{New: func() any { return new(ctlScratch) }}
+
+// scratch returns the read's control scratch, taking one from the pool if it has none.
+func (r *readOp) scratch() *ctlScratch {
+	if r.cs == nil {
+		r.cs = ctlScratches.Get().(*ctlScratch)
+	}
+	return r.cs
+}
+
+// dropScratch gives the control scratch back, if the read has one.
+func (r *readOp) dropScratch() {
+	if cs := r.cs; cs != nil {
+		r.cs = nil
+		cs.endErr = nil
+		cs.out = gatherBufs{}
+		ctlScratches.Put(cs)
+	}
 }
 
 // Step is the read's body: read headers, skip or answer control frames, and read payload until
@@ -168,7 +194,7 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 	}
 	switch r.phase {
 	case phaseLock, phaseCloseLock:
-		if err := r.done.Value; err != nil {
+		if err := r.cs.done.Value; err != nil {
 			// The read's context ended while it waited for its turn to write, or the stream
 			// ended under it.
 			r.complete(op, r.s.breakNext(err))
@@ -186,20 +212,20 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 			r.s.writeMu.Unlock()
 			err := r.s.breakNext(res.Err)
 			if r.phase == phaseCloseWrite {
-				err = r.endErr // the stream was ending anyway: its reason is the read's result
+				err = r.cs.endErr // the stream was ending anyway: its reason is the read's result
 				r.s.finish(err)
 			}
 			r.complete(op, err)
 			return
 		}
-		if !r.out.advance(res.N) {
-			r.s.writeSome(&r.out, composed.Into(op, &r.read))
+		if !r.cs.out.advance(res.N) {
+			r.s.writeSome(&r.cs.out, composed.Into(op, &r.read))
 			return
 		}
 		r.s.writeMu.Unlock()
 		if r.phase == phaseCloseWrite {
 			r.phase = phaseTeardown
-			net.AsyncTeardown(r.s.next, composed.Into(op, &r.done))
+			net.AsyncTeardown(r.s.next, composed.Into(op, &r.cs.done))
 			return
 		}
 		r.phase = phaseHeader
@@ -209,8 +235,8 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		// The close frames have crossed: whatever the teardown met (a reset, a timeout), the
 		// WebSocket is closed and the next layer with it.
 		r.s.broken = true
-		r.s.finish(r.endErr)
-		r.complete(op, r.endErr)
+		r.s.finish(r.cs.endErr)
+		r.complete(op, r.cs.endErr)
 		return
 	}
 	res := r.read.Value
@@ -248,10 +274,11 @@ func (r *readOp) next(op *composed.Op[net.IOResult]) {
 	}
 	switch {
 	case r.phase == phaseControl:
-		r.readInto(op, r.ctl[r.ctlLen:r.frame.length])
+		r.readInto(op, r.scratch().ctl[r.ctlLen:r.frame.length])
 		return
 	case r.phase == phaseDiscard && r.frameLeft > 0:
-		r.readInto(op, r.ctl[:min(r.frameLeft, uint64(len(r.ctl)))])
+		cs := r.scratch()
+		r.readInto(op, cs.ctl[:min(r.frameLeft, uint64(len(cs.ctl)))])
 		return
 	case r.phase == phaseDiscard:
 		r.phase = phaseHeader
@@ -273,6 +300,7 @@ func (r *readOp) next(op *composed.Op[net.IOResult]) {
 			return
 		}
 	}
+	r.dropScratch() // between frames: nothing of the last control frame is needed
 	if r.s.err != nil {
 		// A write failed, or a timeout closed the next layer, while this read was between
 		// frames.
@@ -393,7 +421,7 @@ func (r *readOp) endMessage(op *composed.Op[net.IOResult]) {
 // finishes the handshake.
 func (r *readOp) control(op *composed.Op[net.IOResult]) {
 	s := r.s
-	p := r.ctl[:r.ctlLen]
+	p := r.scratch().ctl[:r.ctlLen] // an empty frame was not read into one
 	if r.frame.masked {
 		maskBytes(r.frame.key, 0, p)
 	}
@@ -407,7 +435,7 @@ func (r *readOp) control(op *composed.Op[net.IOResult]) {
 		r.phase = phaseLock
 		if !s.writeMu.TryLock() {
 			// A data frame is on its way out: the pong waits for its end.
-			s.writeMu.AsyncLock(composed.Into(op, &r.done))
+			s.writeMu.AsyncLock(composed.Into(op, &r.cs.done))
 			return
 		}
 		r.sendPong(op)
@@ -453,24 +481,25 @@ func (r *readOp) sendPong(op *composed.Op[net.IOResult]) {
 		return
 	}
 	h := frameHeader{fin: true, op: OpPong, length: uint64(r.ctlLen)}
-	p := r.ctl[:r.ctlLen]
+	p := r.cs.ctl[:r.ctlLen]
 	if s.role == roleClient {
 		h.masked, h.key = true, s.maskKey()
 		maskBytes(h.key, 0, p) // the ping's payload is ours to mask in place
 	}
-	r.out.set(r.pong[:h.encode(r.pong[:])], p)
+	r.cs.out.set(r.cs.hdr[:h.encode(r.cs.hdr[:])], p)
 	r.phase = phasePong
-	s.writeSome(&r.out, composed.Into(op, &r.read))
+	s.writeSome(&r.cs.out, composed.Into(op, &r.read))
 }
 
 // closeWith ends the stream from the read: it sends a close frame with code, unless one has
 // already gone out, tears the next layer down, and completes the read with result.
 func (r *readOp) closeWith(op *composed.Op[net.IOResult], code CloseCode, result error) {
-	r.endErr, r.closeCode = result, code
+	cs := r.scratch()
+	cs.endErr, cs.closeCode = result, code
 	r.phase = phaseCloseLock
 	if !r.s.writeMu.TryLock() {
 		// A frame of a message is on its way out: the close frame goes after it, never inside.
-		r.s.writeMu.AsyncLock(composed.Into(op, &r.done))
+		r.s.writeMu.AsyncLock(composed.Into(op, &r.cs.done))
 		return
 	}
 	r.sendClose(op)
@@ -484,22 +513,22 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 		// has failed.
 		s.writeMu.Unlock()
 		if s.broken {
-			s.finish(r.endErr)
+			s.finish(r.cs.endErr)
 		}
-		r.complete(op, r.endErr)
+		r.complete(op, r.cs.endErr)
 		return
 	}
 	s.wrClose = true
 	s.timeClose()
-	payload, _ := appendClosePayload(r.ctl[:0], CloseReason{Code: r.closeCode}) // codes we pick are valid
+	payload, _ := appendClosePayload(r.cs.ctl[:0], CloseReason{Code: r.cs.closeCode}) // codes we pick are valid
 	h := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {
 		h.masked, h.key = true, s.maskKey()
 		maskBytes(h.key, 0, payload)
 	}
-	r.out.set(r.pong[:h.encode(r.pong[:])], payload)
+	r.cs.out.set(r.cs.hdr[:h.encode(r.cs.hdr[:])], payload)
 	r.phase = phaseCloseWrite
-	s.writeSome(&r.out, composed.Into(op, &r.read))
+	s.writeSome(&r.cs.out, composed.Into(op, &r.read))
 }
 
 // readInto starts one read of the next layer into dst.
@@ -540,6 +569,7 @@ func (r *readOp) fail(op *composed.Op[net.IOResult], err error) {
 
 // complete ends the read.
 func (r *readOp) complete(op *composed.Op[net.IOResult], err error) {
+	r.dropScratch()
 	r.busy = false
 	r.b, r.buf, r.prepared = nil, nil, nil
 	if r.holdsMu {
