@@ -29,9 +29,12 @@ func bindErr(ex executor.Executor, h completion.Handler[error]) completion.Handl
 }
 
 // ioErr adapts an error handler to an operation completing with an IOResult, bound to ex unless
-// ex is nil.
+// ex is nil, and to h's context if it has one.
 func ioErr(ex executor.Executor, h completion.Handler[error]) completion.Handler[net.IOResult] {
 	var ih completion.Handler[net.IOResult] = completion.Callback(func(r net.IOResult) { h.Complete(r.Err) })
+	if ctx := completion.AssociatedContext(h); ctx != nil {
+		ih = completion.WithContext(ctx, ih)
+	}
 	if ex != nil {
 		ih = completion.Bind(ex, ih)
 	}
