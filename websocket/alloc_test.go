@@ -23,9 +23,6 @@ func TestMessageAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops at random under the race detector: counted in the build without it")
 	}
-	if raceEnabled {
-		t.Skip("the race detector's sync.Pool drops pooled storage on purpose, so a message may allocate")
-	}
 	for _, fromClient := range []bool{true, false} {
 		for _, size := range messageSizes {
 			from := map[bool]string{true: "client", false: "server"}[fromClient]

@@ -1,0 +1,6 @@
+//go:build !race
+
+package websocket_test
+
+// raceEnabled: see alloc_race_test.go.
+const raceEnabled = false
