@@ -15,6 +15,10 @@ TEXT ·xorAVX2(SB), NOSPLIT, $0-24
 	CMPQ CX, $128
 	JB   tail
 
+	// A loop that starts on a 32-byte boundary is decoded the same way in every binary it is
+	// linked into, so its speed does not depend on where the linker put it.
+	PCALIGN $32
+
 loop128:
 	VPXOR   0(DI), Y0, Y1
 	VPXOR   32(DI), Y0, Y2
