@@ -40,7 +40,8 @@ func allCases() []benchcases.Case {
 	cases = append(cases, benchcases.Executor()...)
 	cases = append(cases, benchcases.Composed()...)
 	cases = append(cases, benchcases.Timer()...)
-	return append(cases, benchcases.Net()...)
+	cases = append(cases, benchcases.Net()...)
+	return append(cases, benchcases.WebSocket()...)
 }
 
 // run is the whole program minus the process: it parses args, runs the selected cases and
