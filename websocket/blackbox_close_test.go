@@ -328,3 +328,57 @@ func TestBBPeerCloseWhileOurCloseIsWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestBBCloseTimeoutWithPendingRead: a close against a silent peer while a read is pending: both
+// handlers run once, each with an error matching ErrTimeout (the first to see it with ErrTimeout
+// itself, the other also matching completion.ErrOperationAborted).
+func TestBBCloseTimeoutWithPendingRead(t *testing.T) {
+	for _, role := range roles {
+		p := openRolePair(t, role, &websocket.Options{CloseTimeout: 20 * time.Millisecond})
+		s, own, _ := p.ends(role)
+		rd := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { s.AsyncRead(net.NewFlatBuffer(0), h) })
+		cl := startErr(p.ioc, func(h completion.Handler[error]) { s.AsyncClose(websocket.CloseReason{Code: 1000}, h) })
+		p.runBounded(t, "close", func() bool { return rd.done() && cl.done() })
+		rd.check(t, "read")
+		cl.check(t, "close")
+		if !errors.Is(rd.err(), websocket.ErrTimeout) || !errors.Is(cl.err(), websocket.ErrTimeout) {
+			t.Fatalf("%s: read %v, close %v; want both matching ErrTimeout", roleName(role), rd.err(), cl.err())
+		}
+		if err := own.Close(); !errors.Is(err, nettest.ErrClosed) {
+			t.Fatalf("%s: next layer open after the timeout (Close: %v)", roleName(role), err)
+		}
+	}
+}
+
+// TestBBCloseMeetsViolationOrEnd: while a close waits for the peer's close frame, the peer sends a
+// reserved opcode (a protocol violation) or ends the connection without a close frame: the close
+// fails with the violation (matching ErrProtocol) or with the next layer's failure, sends no
+// second close frame, and closes the next layer.
+func TestBBCloseMeetsViolationOrEnd(t *testing.T) {
+	for _, role := range roles {
+		for _, violation := range []bool{true, false} {
+			name := fmt.Sprintf("%s/violation %v", roleName(role), violation)
+			p := openBBPair(t, nettest.Options{}, nettest.Options{}, nil, nil)
+			s, own, peer := p.ends(role)
+			cl := startErr(p.ioc, func(h completion.Handler[error]) { s.AsyncClose(websocket.CloseReason{Code: 1000}, h) })
+			p.runUntil(func() bool { return hasClose(peer) })
+			if violation {
+				own.Append(rawFrame(true, 0x3, role == websocket.RoleServer, nil))
+				own.Remote().Shutdown(net.ShutdownWrite)
+			} else {
+				own.Remote().Close()
+			}
+			p.run()
+			cl.check(t, name)
+			if violation && !errors.Is(cl.err(), websocket.ErrBadOpcode) || !violation && cl.err() == nil {
+				t.Fatalf("%s: close %v", name, cl.err())
+			}
+			if violation && len(sentFrames(t, peer)) != 1 {
+				t.Fatalf("%s: sent %v, want only the first close frame", name, sentFrames(t, peer))
+			}
+			if err := own.Close(); !errors.Is(err, nettest.ErrClosed) {
+				t.Fatalf("%s: next layer open after the close (Close: %v)", name, err)
+			}
+		}
+	}
+}

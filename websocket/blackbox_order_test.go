@@ -360,3 +360,44 @@ func TestBBNestedOperations(t *testing.T) {
 		}
 	}
 }
+
+// TestBBPongBetweenFrames: a ping arriving while a message AutoFragment cut into frames is being
+// written is answered with a pong between two frames, never inside one; the message arrives whole.
+func TestBBPongBetweenFrames(t *testing.T) {
+	msg := bytes.Repeat([]byte("z"), 100)
+	wo := &websocket.Options{AutoFragment: true, WriteBufferBytes: 10}
+	for _, role := range roles {
+		for _, mode := range []nettest.Mode{nettest.Immediate, nettest.Later} {
+			for n := 1; n <= 40; n++ {
+				name := fmt.Sprintf("%s/mode%d/ping at write %d", roleName(role), mode, n)
+				o := nettest.Options{Mode: mode, WriteSize: 3}
+				p := openHookedPair(t, o, o, wo, wo)
+				s, own, peer := p.ends(role)
+				rd := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { s.AsyncRead(net.NewFlatBuffer(0), h) })
+				p.hook(role).before = func(i int) {
+					if i == n {
+						own.Append(rawFrame(true, websocket.OpPing, role == websocket.RoleServer, []byte("pp")))
+					}
+				}
+				w := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { s.AsyncWrite(msg, h) })
+				p.runUntil(func() bool {
+					fs, _ := parseFrames(peer.Unread())
+					return w.done() && len(fs) == 11
+				})
+				fs := sentFrames(t, peer)
+				if w.err() != nil || !bytes.Equal(dataPayload(fs), msg) || len(fs) != 11 || rd.done() {
+					t.Fatalf("%s: write %v, frames %v, read done %v", name, w.err(), fs, rd.done())
+				}
+				pongs := 0
+				for _, f := range fs {
+					if f.op == websocket.OpPong && string(f.payload) == "pp" {
+						pongs++
+					}
+				}
+				if pongs != 1 {
+					t.Fatalf("%s: frames %v, want one pong", name, fs)
+				}
+			}
+		}
+	}
+}
