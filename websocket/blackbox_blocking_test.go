@@ -430,3 +430,80 @@ func TestBBNetConnContext(t *testing.T) {
 	}
 	nc.Close()
 }
+
+// TestBBBlockingCloseEndsRead: a Read in flight on another goroutine (its next-layer read
+// started) ends with ErrClosed when Close runs, and the peer's Read with ErrClosed too.
+func TestBBBlockingCloseEndsRead(t *testing.T) {
+	ioc := running(t)
+	a, b := nettest.NewPair(ioc, nettest.Options{}, nettest.Options{})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	reading := make(chan int, 16)
+	ca := &countingStream{Stream: a, before: func(n int) { reading <- n }}
+	client, server := websocket.NewStream(ca, nil), websocket.NewStream(b, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var accErr error
+	wg.Go(func() { accErr = server.Accept(ctx, nil) })
+	if err := client.Handshake(ctx, "example.com", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if accErr != nil {
+		t.Fatal(accErr)
+	}
+	for len(reading) > 0 {
+		<-reading
+	}
+	var clientErr, serverErr error
+	wg.Go(func() { _, clientErr = client.Read(ctx, net.NewFlatBuffer(0)) })
+	wg.Go(func() { _, serverErr = server.Read(ctx, net.NewFlatBuffer(0)) })
+	<-reading // the client's Read is in flight: its next-layer read has started
+	closeErr := client.Close(ctx, websocket.CloseReason{Code: 1000})
+	wg.Wait()
+	if closeErr != nil || !errors.Is(clientErr, websocket.ErrClosed) || !errors.Is(serverErr, websocket.ErrClosed) {
+		t.Fatalf("Close %v, client's Read %v, server's Read %v", closeErr, clientErr, serverErr)
+	}
+}
+
+// TestBBOverConns runs a connection over net.FromConn, on net.Pipe (whose conns cannot shut one
+// direction down, so the teardown meets an error that the close must not report) and on TLS over
+// loopback TCP (whose teardown sends close_notify): messages cross and both closes succeed.
+func TestBBOverConns(t *testing.T) {
+	for _, kind := range []string{"pipe", "tls"} {
+		ioc := running(t)
+		var c1, c2 stdnet.Conn
+		if kind == "pipe" {
+			c1, c2 = stdnet.Pipe()
+		} else {
+			c1, c2 = tlsPair(t)
+		}
+		a, b := net.FromConn(c1, ioc), net.FromConn(c2, ioc)
+		client, server := websocket.NewStream(a, nil), websocket.NewStream(b, nil)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var accErr, readErr error
+		var got net.FlatBuffer
+		wg.Go(func() {
+			if accErr = server.Accept(ctx, nil); accErr != nil {
+				return
+			}
+			if _, readErr = server.Read(ctx, &got); readErr != nil {
+				return
+			}
+			_, readErr = server.Read(ctx, net.NewFlatBuffer(0))
+		})
+		if err := client.Handshake(ctx, "example.com", "/", nil); err != nil {
+			t.Fatalf("%s: Handshake %v", kind, err)
+		}
+		if err := client.Write(ctx, []byte("over "+kind)); err != nil {
+			t.Fatalf("%s: Write %v", kind, err)
+		}
+		closeErr := client.Close(ctx, websocket.CloseReason{Code: 1000})
+		wg.Wait()
+		a.Close()
+		b.Close()
+		if accErr != nil || closeErr != nil || !errors.Is(readErr, websocket.ErrClosed) || string(got.Bytes()) != "over "+kind {
+			t.Fatalf("%s: Accept %v, Close %v, server's reads %q %v", kind, accErr, closeErr, got.Bytes(), readErr)
+		}
+	}
+}

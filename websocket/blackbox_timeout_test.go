@@ -258,3 +258,22 @@ func TestBBIdleTimeoutNoOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestBBHandshakeTimerDisarmed: once the stream is open, Timeout.Handshake no longer applies: a
+// stream with a 10 ms handshake timeout and no idle timeout stays open through many of them.
+func TestBBHandshakeTimerDisarmed(t *testing.T) {
+	for _, role := range roles {
+		p := openRolePair(t, role, &websocket.Options{Timeout: websocket.Timeout{Handshake: 10 * time.Millisecond}})
+		s, _, _ := p.ends(role)
+		rd := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { s.AsyncRead(net.NewFlatBuffer(0), h) })
+		p.wait(t, 60*time.Millisecond)
+		if !s.IsOpen() || rd.done() {
+			t.Fatalf("%s: open %v, read %v, after 6 handshake timeouts", roleName(role), s.IsOpen(), rd.err())
+		}
+		w := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { p.other(role).AsyncWrite([]byte("late"), h) })
+		p.runBounded(t, "read", rd.done)
+		if w.err() != nil || rd.err() != nil {
+			t.Fatalf("%s: write %v, read %v", roleName(role), w.err(), rd.err())
+		}
+	}
+}
