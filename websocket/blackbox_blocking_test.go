@@ -507,3 +507,64 @@ func TestBBOverConns(t *testing.T) {
 		}
 	}
 }
+
+// TestBBNetConnConcurrentAndUnlimited: concurrent Reads (and Writes) from several goroutines wait
+// their turn instead of failing, and a NetConn reads a message larger than the stream's
+// ReadMessageMax, in pieces.
+func TestBBNetConnConcurrentAndUnlimited(t *testing.T) {
+	ioc := running(t)
+	client, server, _, _ := openBlocking(t, ioc, &websocket.Options{ReadMessageMax: 10}, nil)
+	ctx := context.Background()
+	nc := websocket.NetConn(ctx, client, websocket.OpBinary)
+	server.SetBinary()
+	big := make([]byte, 100)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	if err := server.Write(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([][]byte, 4)
+	errs := make([]error, 8)
+	for i := range 4 {
+		wg.Go(func() {
+			b := make([]byte, 25)
+			_, errs[i] = io.ReadFull(nc, b)
+			got[i] = b
+		})
+		wg.Go(func() { _, errs[4+i] = nc.Write([]byte{byte(i)}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	sum := 0
+	for _, b := range got {
+		for _, c := range b {
+			sum += int(c)
+		}
+	}
+	if sum != 99*100/2 {
+		t.Fatalf("the four reads did not share the message's bytes: %v", got)
+	}
+	seen := map[byte]bool{}
+	for range 4 {
+		var buf net.FlatBuffer
+		if _, err := server.Read(ctx, &buf); err != nil || buf.Size() != 1 {
+			t.Fatalf("server Read %v %v", buf.Bytes(), err)
+		}
+		seen[buf.Bytes()[0]] = true
+	}
+	if len(seen) != 4 {
+		t.Fatalf("server read %v, want the four writes", seen)
+	}
+	var closeWG sync.WaitGroup
+	closeWG.Go(func() { server.Read(ctx, net.NewFlatBuffer(0)) })
+	if err := nc.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	closeWG.Wait()
+}

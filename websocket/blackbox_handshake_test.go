@@ -184,6 +184,68 @@ func TestBBHandshakeOnStrandPool(t *testing.T) {
 	}
 }
 
+// TestBBBoundToStrandOnPool runs a connection whose nettest ends are on a pool of two goroutines
+// (not serial) with every handler bound to one strand (completion.Bind): the operations' steps
+// and handlers run on the strand, and a message goes each way before a close.
+func TestBBBoundToStrandOnPool(t *testing.T) {
+	pool := executor.NewThreadPool(2)
+	defer pool.Join()
+	strand := executor.NewStrand(pool.Executor())
+	a, b := nettest.NewPair(pool.Executor(), nettest.Options{Mode: nettest.Later}, nettest.Options{ReadSize: 3})
+	defer a.Close()
+	defer b.Close()
+	client, server := websocket.NewStream(a, nil), websocket.NewStream(b, nil)
+	type res struct {
+		name string
+		err  error
+		on   bool
+	}
+	results := make(chan res, 10)
+	report := func(name string, next func()) completion.Handler[error] {
+		return completion.Bind[error](strand, completion.Callback(func(err error) {
+			results <- res{name, err, strand.RunningInThisThread()}
+			if err == nil && next != nil {
+				next()
+			}
+		}))
+	}
+	ioReport := func(name string, next func()) completion.Handler[net.IOResult] {
+		return completion.Bind[net.IOResult](strand, completion.Callback(func(r net.IOResult) {
+			results <- res{name, r.Err, strand.RunningInThisThread()}
+			if r.Err == nil && next != nil {
+				next()
+			}
+		}))
+	}
+	var sbuf, cbuf net.FlatBuffer
+	strand.Post(func() {
+		server.AsyncAccept(nil, report("accept", func() {
+			server.AsyncRead(&sbuf, ioReport("server's read", func() {
+				server.AsyncWrite([]byte("pong"), ioReport("server's write", func() {
+					server.AsyncRead(&sbuf, ioReport("server's last read", nil))
+				}))
+			}))
+		}))
+		client.AsyncHandshake("example.com", "/", nil, report("handshake", func() {
+			client.AsyncWrite([]byte("ping"), ioReport("client's write", nil))
+			client.AsyncRead(&cbuf, ioReport("client's read", func() {
+				client.AsyncClose(websocket.CloseReason{Code: 1000}, report("close", nil))
+			}))
+		}))
+	})
+	want := map[string]error{"accept": nil, "server's read": nil, "server's write": nil, "server's last read": websocket.ErrClosed,
+		"handshake": nil, "client's write": nil, "client's read": nil, "close": nil}
+	for range want {
+		r := <-results
+		if !r.on || !errors.Is(r.err, want[r.name]) {
+			t.Fatalf("%s: %v on the strand %v", r.name, r.err, r.on)
+		}
+	}
+	if string(sbuf.Bytes()) != "ping" || string(cbuf.Bytes()) != "pong" {
+		t.Fatalf("server read %q, client read %q", sbuf.Bytes(), cbuf.Bytes())
+	}
+}
+
 // TestBBAcceptRefusals feeds AsyncAccept requests it must refuse: each fails with its error, which
 // matches ErrHandshake and carries the status the server answered with; the answer is on the
 // wire, with Sec-WebSocket-Version: 13 for a 426; and the next layer is closed afterwards.
