@@ -16,17 +16,21 @@ import (
 //     the code and reason otherwise. No data frame, ping or pong is sent after it.
 //  2. Unless a read has already received the peer's close frame, it reads until that frame
 //     comes, discarding data frames, pings and pongs (no pong is sent and the control callback
-//     is not called). A read pending when AsyncClose started does this part and then fails
-//     with ErrClosed.
-//  3. It tears the next layer down (net.AsyncTeardown: shut the sending side, read to the
-//     peer's end of stream, close; TLS's close_notify first for a ConnStream over crypto/tls).
+//     is not called). A read pending when AsyncClose started does this part (after finishing
+//     the frame it was reading, with which it may complete) and then fails with ErrClosed.
+//  3. It tears the next layer down: a server shuts its sending side (a TCP FIN; TLS's
+//     close_notify first for a ConnStream over crypto/tls), reads to the peer's end of stream
+//     and closes (net.AsyncTeardown); a client first reads to the server's end of stream, so
+//     that the server closes TCP first (RFC 6455 section 7.1.1), then does the same.
 //
 // h receives nil once both close frames have crossed, whatever the teardown met: the next layer
 // is closed in every case. Otherwise it receives the error that stopped the handshake: a failure
-// of the next layer, the peer's protocol violation met while waiting for its close frame,
-// ErrTimeout when the close took longer than Timeout.Handshake (or Options.CloseTimeout, 5 s by
-// default, when that is zero), or the context's end (completion.WithContext). The stream is over
-// once h runs; Reason holds the peer's close frame when it came.
+// of the next layer (closed then too, when it has a Close method), the peer's protocol violation
+// met while waiting for its close frame, ErrTimeout when the close took longer than
+// Timeout.Handshake (or Options.CloseTimeout, 5 s by default, when that is zero; the time runs
+// from the call, so a close waiting behind a stuck write ends too), or the context's end
+// (completion.WithContext). The stream is over once h runs; Reason holds the peer's close frame
+// when it came.
 //
 // A reason that cannot be sent (ErrBadCloseReason), a stream that is not open (ErrNotOpen),
 // already closing or closed (ErrClosed), or failed (its error), and a second AsyncClose while one
@@ -52,6 +56,7 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 		failNow(s.Executor(), h, err)
 		return
 	}
+	noteStep(s, h)
 	c.busy, c.result = true, nil
 	s.timeClose()                                           // from now: a close that waits behind a stuck write is bounded too
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
@@ -225,7 +230,7 @@ func (c *closeOp) afterRead(op *composed.Op[error], err error) {
 // teardown ends the next layer.
 func (c *closeOp) teardown(op *composed.Op[error]) {
 	c.phase = closeTeardown
-	net.AsyncTeardown(c.s.next, composed.Into(op, &c.done))
+	c.s.asyncTeardown(composed.Into(op, &c.done))
 }
 
 // end ends the stream and completes AsyncClose with err.

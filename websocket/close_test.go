@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -547,5 +548,66 @@ func TestCloseBehindStuckWrite(t *testing.T) {
 	c.check(t, "close")
 	if !errors.Is(c.err, ErrTimeout) || w.r.Err == nil {
 		t.Fatalf("close %v, write %+v; want both ended by the timeout", c.err, w.r)
+	}
+}
+
+// TestClientWaitsForServerFIN: once the close frames have crossed, a client reads to the server's
+// end of stream before it ends its own side, so that the server closes TCP first (RFC 6455
+// section 7.1.1); a server ends its side at once.
+func TestClientWaitsForServerFIN(t *testing.T) {
+	p := newPair(t, nettest.Options{}, nettest.Options{}, nil)
+	p.cEnd.Append(rawFrame(roleServer, 0x88, []byte{0x03, 0xE8})) // the server's echo, raw
+	c := startOp(func(h completion.Handler[error]) { p.client.AsyncClose(CloseReason{Code: CloseNormal}, h) })
+	p.ioc.RunFor(20 * time.Millisecond)
+	p.ioc.Restart()
+	if c.done != 0 {
+		t.Fatalf("the close ended (%v) before the server ended its side", c.err)
+	}
+	frame := start(t, func(h completion.Handler[net.IOResult]) { p.sEnd.AsyncReadSome(make([]byte, 64), h) })
+	p.ioc.Poll()
+	p.ioc.Restart()
+	if !frame.done || frame.r.N != 8 {
+		t.Fatalf("the server read %+v, want the client's 8-byte close frame", frame.r)
+	}
+	eof := start(t, func(h completion.Handler[net.IOResult]) { p.sEnd.AsyncReadSome(make([]byte, 8), h) })
+	p.ioc.RunFor(20 * time.Millisecond)
+	p.ioc.Restart()
+	if eof.done {
+		t.Fatalf("the client ended its side first: the server read %+v", eof.r)
+	}
+	p.sEnd.Shutdown(net.ShutdownWrite) // the server's FIN
+	p.run()
+	c.check(t, "close")
+	if c.err != nil || !eof.done || !errors.Is(eof.r.Err, io.EOF) {
+		t.Fatalf("close %v; the server then read %+v, want io.EOF", c.err, eof.r)
+	}
+}
+
+// TestPeerCloseBehindStuckWrite: the peer's close frame arrives while a write it no longer reads
+// is stuck; the read's reply waits behind it, bounded by the close timeout all the same.
+func TestPeerCloseBehindStuckWrite(t *testing.T) {
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, sc, err := dialPair(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close() // the peer: sends its close frame, then never reads
+	if _, err := cc.Write(rawFrame(roleClient, 0x88, []byte{0x03, 0xE8})); err != nil {
+		t.Fatal(err)
+	}
+	ioc := executor.NewIOContext()
+	ss := net.FromConn(sc, ioc)
+	defer ss.Close()
+	server := NewStream(ss, shortClose)
+	server.setRole(roleServer)
+	w := start(t, func(h completion.Handler[net.IOResult]) { server.AsyncWrite(make([]byte, 64<<20), h) })
+	r := start(t, func(h completion.Handler[net.IOResult]) { server.AsyncRead(net.NewFlatBuffer(0), h) })
+	ioc.Run()
+	if !r.done || !w.done || r.r.Err == nil || w.r.Err == nil {
+		t.Fatalf("read %+v, write %+v: both must end", r.r, w.r)
 	}
 }

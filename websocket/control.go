@@ -59,20 +59,22 @@ func (s *Stream) callControl(kind FrameType, payload []byte) {
 // The ping takes its turn with the writes: it goes out between two frames of a message being
 // written, never inside one, in the order started. h is never called inside this call.
 func (s *Stream) AsyncPing(payload []byte, h completion.Handler[error]) {
-	s.startControl(OpPing, payload, h)
+	if s.pp == nil {
+		s.pp = &pingOp{s: s}
+	}
+	s.startControl(s.pp, OpPing, payload, h)
 }
 
 // AsyncPong sends a pong carrying payload (Beast's async_pong): an unsolicited pong, which RFC 6455
 // allows as a one-way heartbeat (a read answers pings by itself). It is AsyncPing's contract.
 func (s *Stream) AsyncPong(payload []byte, h completion.Handler[error]) {
-	s.startControl(OpPong, payload, h)
-}
-
-func (s *Stream) startControl(opcode Opcode, payload []byte, h completion.Handler[error]) {
 	if s.pp == nil {
 		s.pp = &pingOp{s: s}
 	}
-	p := s.pp
+	s.startControl(s.pp, OpPong, payload, h)
+}
+
+func (s *Stream) startControl(p *pingOp, opcode Opcode, payload []byte, h completion.Handler[error]) {
 	var err error
 	switch {
 	case len(payload) > maxControlPayload:
@@ -86,18 +88,25 @@ func (s *Stream) startControl(opcode Opcode, payload []byte, h completion.Handle
 		failNow(s.Executor(), h, err)
 		return
 	}
+	noteStep(s, h)
 	p.busy, p.opcode = true, opcode
 	p.n = copy(p.payload[:], payload)
 	p.op.Start(s.Executor(), h, p)
 }
 
-// keepAlive sends the idle timer's ping, unless a ping or pong is already on its way; its result
+// keepAlive sends the idle timer's ping, with a state of its own so that a user's AsyncPing or
+// AsyncPong never finds it in the way; the previous one still on its way is enough. Its result
 // does not matter: a failure of the next layer ends the stream for the other operations to see.
-func (pp *pingOp) keepAlive(s *Stream) {
-	if (pp != nil && pp.busy) || s.usable() != nil {
+func (s *Stream) keepAlive() {
+	if s.ka == nil {
+		s.ka = &pingOp{s: s}
+	}
+	if s.ka.busy || s.usable() != nil {
 		return
 	}
-	s.startControl(OpPing, nil, completion.Detached[error]())
+	ex := s.stepExecutor()
+	s.startControl(s.ka, OpPing, nil, completion.Bind(ex, completion.Detached[error]()))
+	s.stepEx = ex // the keep-alive's own handler says nothing about where the user's operations run
 }
 
 // pingOp is the state of AsyncPing and AsyncPong, a composed operation that is its own Body.

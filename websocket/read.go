@@ -55,8 +55,9 @@ func (s *Stream) ReadSizeHint(initial int) int {
 // closes the next layer at once and fails the read with that error. Each of these ends the
 // stream: every later operation fails.
 //
-// A read pending when AsyncClose starts goes on, discarding what arrives, until the peer's close
-// frame, and then fails with ErrClosed while AsyncClose finishes the closing handshake.
+// A read pending when AsyncClose starts finishes the frame it is reading, and may complete with
+// it; after that it discards what arrives until the peer's close frame, and then fails with
+// ErrClosed while AsyncClose finishes the closing handshake.
 //
 // h is never called inside this call. Only one read may be in flight: a second completes with
 // ErrOperationInProgress, leaving the first undisturbed.
@@ -86,6 +87,7 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 		failNow(s.Executor(), h, ErrOperationInProgress)
 		return
 	}
+	noteStep(s, h)
 	r.busy, r.holdsMu, r.drain = true, true, false
 	r.b, r.buf, r.n, r.some = b, buf, 0, buf == nil
 	r.op.Start(s.Executor(), h, r)
@@ -211,8 +213,10 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		if res.Err != nil {
 			r.s.writeMu.Unlock()
 			err := r.s.breakNext(res.Err)
+			if r.phase == phaseCloseWrite && r.cs.endErr != ErrClosed {
+				err = r.cs.endErr // the peer's violation says more than the failed reply
+			}
 			if r.phase == phaseCloseWrite {
-				err = r.cs.endErr // the stream was ending anyway: its reason is the read's result
 				r.s.finish(err)
 			}
 			r.complete(op, err)
@@ -225,7 +229,7 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		r.s.writeMu.Unlock()
 		if r.phase == phaseCloseWrite {
 			r.phase = phaseTeardown
-			net.AsyncTeardown(r.s.next, composed.Into(op, &r.cs.done))
+			r.s.asyncTeardown(composed.Into(op, &r.cs.done))
 			return
 		}
 		r.phase = phaseHeader
@@ -497,6 +501,9 @@ func (r *readOp) closeWith(op *composed.Op[net.IOResult], code CloseCode, result
 	cs := r.scratch()
 	cs.endErr, cs.closeCode = result, code
 	r.phase = phaseCloseLock
+	if !r.s.wrClose {
+		r.s.timeClose() // the closing handshake has begun: bounded from now, even behind a stuck write
+	}
 	if !r.s.writeMu.TryLock() {
 		// A frame of a message is on its way out: the close frame goes after it, never inside.
 		r.s.writeMu.AsyncLock(composed.Into(op, &r.cs.done))
@@ -512,14 +519,17 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 		// AsyncClose's frame went out first (it finishes the handshake), or the next layer
 		// has failed.
 		s.writeMu.Unlock()
+		err := r.cs.endErr
 		if s.broken {
-			s.finish(r.cs.endErr)
+			if err == ErrClosed {
+				err = s.failure() // the reply never went out: the close was not clean
+			}
+			s.finish(err)
 		}
-		r.complete(op, r.cs.endErr)
+		r.complete(op, err)
 		return
 	}
 	s.wrClose = true
-	s.timeClose()
 	payload, _ := appendClosePayload(r.cs.ctl[:0], CloseReason{Code: r.cs.closeCode}) // codes we pick are valid
 	h := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
 	if s.role == roleClient {

@@ -29,9 +29,12 @@ var ErrNotOpen = errors.New("websocket: stream is not open")
 // end): Beast's websocket::stream. It sends and receives messages made of frames, answers pings,
 // and checks everything the peer sends against RFC 6455.
 //
-// One read and one write may be in flight at a time; their steps run on their handlers'
-// executors (the next layer's when they have none), which must be one strand, or an IOContext
-// run by one goroutine, as for any composed operation. A Stream must not be copied.
+// One read and one write may be in flight at a time, and beside them a ping or pong and a close.
+// Their steps run on their handlers' executors (the next layer's when they have none), which
+// must be one and the same strand, or an IOContext run by one goroutine, since they share the
+// stream's state: bind every handler of a stream to one strand (completion.Bind), or put the
+// next layer on one. The stream's timer and keep-alive pings run where its last operation ran.
+// Methods are called from that executor too. A Stream must not be copied.
 type Stream struct {
 	next   net.AsyncStream
 	gather net.AsyncBuffersWriteStream // next as a gather writer, or nil
@@ -63,10 +66,29 @@ type Stream struct {
 	rd readOp
 	cl *closeOp       // made by the first AsyncClose: most of a stream's life has no use for it
 	pp *pingOp        // made by the first ping or pong
+	ka *pingOp        // the keep-alive ping's, made by the first
 	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
 	tm *streamTimer   // the handshake, idle and close timeouts (timeout.go), made on first use
 
 	control func(kind FrameType, payload []byte) // SetControlCallback's function, or nil
+
+	// stepEx is where the steps of the stream's last operation ran: its handler's associated
+	// executor, or the next layer's. Every operation of a stream shares its state, so they all
+	// run there (one strand); the timer's expiries and the keep-alive ping run there too.
+	stepEx executor.Executor
+}
+
+// noteStep records where an operation completing to h runs its steps.
+func noteStep[R any](s *Stream, h completion.Handler[R]) {
+	s.stepEx = completion.AssociatedExecutor(h, s.Executor())
+}
+
+// stepExecutor returns where the stream's own work (timer expiries, the keep-alive ping) runs.
+func (s *Stream) stepExecutor() executor.Executor {
+	if s.stepEx != nil {
+		return s.stepEx
+	}
+	return s.Executor()
 }
 
 // NewStream returns a Stream over next, configured by opts (nil for the defaults). The stream is

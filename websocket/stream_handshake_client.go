@@ -67,6 +67,7 @@ func (s *Stream) AsyncHandshake(host, target string, opts *HandshakeOptions, h c
 		op.err = errHandshakeStarted
 	} else {
 		s.hs.busy = true
+		noteStep(s, h)
 		s.timeHandshake()
 		op.start(host, target, opts)
 	}

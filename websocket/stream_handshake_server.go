@@ -25,6 +25,7 @@ import (
 // operation may be started on the stream until h has run.
 func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 	a := &serverHandshake{s: s, opts: opts}
+	noteStep(s, h)
 	if a.begin() {
 		limit := hsDefaultMaxRequestBytes
 		if opts != nil && opts.MaxRequestBytes > 0 {
@@ -42,6 +43,7 @@ func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 // reads its first frame from there.
 func (s *Stream) AsyncAcceptRequest(req *http.Request, opts *AcceptOptions, h completion.Handler[error]) {
 	a := &serverHandshake{s: s, opts: opts}
+	noteStep(s, h)
 	if a.begin() {
 		a.answer(req)
 	}

@@ -31,8 +31,9 @@ func (e *abortedError) Unwrap() []error { return []error{completion.ErrOperation
 // Each expiry closes the next layer hard and fails the operations in flight (see ErrTimeout).
 type Timeout struct {
 	// Handshake bounds the opening handshake (AsyncHandshake, AsyncAccept) and the closing one:
-	// from the moment this side's close frame is sent, or the peer's is read, to the end of the
-	// teardown. For the closing handshake it replaces Options.CloseTimeout when set.
+	// from AsyncClose's call, or from a read's meeting the peer's close frame (or a violation
+	// it answers with a close frame), to the end of the teardown. For the closing handshake it
+	// replaces Options.CloseTimeout when set.
 	Handshake time.Duration
 
 	// Idle fails the open stream once nothing has arrived from the peer for that long. The check
@@ -99,11 +100,12 @@ func (tm *streamTimer) arm(phase timerPhase, d time.Duration) {
 	tm.phase = phase
 	tm.t.ExpiresAfter(d) // cancels the wait of the previous arming, if any
 	gen := tm.gen
-	tm.t.AsyncWait(completion.Callback(func(err error) {
+	// The expiry runs where the stream's operations run, since it shares their state.
+	tm.t.AsyncWait(completion.Bind(tm.s.stepExecutor(), completion.Callback(func(err error) {
 		if err == nil && gen == tm.gen {
 			tm.fired()
 		}
-	}))
+	})))
 }
 
 // stop turns the timer off; a wait pending completes as cancelled and is ignored. A nil timer
@@ -168,7 +170,7 @@ func (tm *streamTimer) fired() {
 			return
 		case tm.quiet == 0 && s.opts.Timeout.KeepAlivePings:
 			tm.quiet++
-			s.pp.keepAlive(s)
+			s.keepAlive()
 			tm.arm(timerIdle, s.opts.Timeout.Idle/2)
 			return
 		case tm.quiet == 0:

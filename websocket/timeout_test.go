@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 )
@@ -116,4 +117,48 @@ func newPairTimeout(t *testing.T, server, client Timeout) *wsPair {
 	p.server.timeIdle() // the timeouts were set after the pair opened: arm them as a handshake would
 	p.client.timeIdle()
 	return p
+}
+
+// TestKeepAliveOnBoundStrand: the next layer on a pool of two goroutines, every handler bound to
+// one strand (Asio's bind_executor idiom): the timer's checks and the keep-alive pings run on
+// the strand too, with the operations whose state they share (no panic, no race).
+func TestKeepAliveOnBoundStrand(t *testing.T) {
+	pool := executor.NewThreadPool(2)
+	defer pool.Join()
+	strand := executor.NewStrand(pool.Executor())
+	c, s := nettest.NewPair(pool.Executor(), nettest.Options{}, nettest.Options{})
+	defer c.Close()
+	defer s.Close()
+	client, server := NewStream(c, nil), NewStream(s, nil)
+	done := make(chan [3]error, 1)
+	strand.Post(func() {
+		client.setRole(roleClient)
+		server.setRole(roleServer)
+		server.SetTimeout(Timeout{Idle: 30 * time.Millisecond, KeepAlivePings: true})
+		pings := 0
+		client.SetControlCallback(func(k FrameType, _ []byte) {
+			if k == FramePing {
+				pings++
+			}
+			if pings == 3 {
+				pings++
+				client.AsyncClose(CloseReason{Code: CloseNormal}, completion.Bind(strand, completion.Callback(func(err error) {
+					done <- [3]error{err, nil, nil}
+				})))
+			}
+		})
+		var errs [2]error
+		server.AsyncRead(net.NewFlatBuffer(0), completion.Bind(strand, completion.Callback(func(r net.IOResult) { errs[0] = r.Err })))
+		client.AsyncRead(net.NewFlatBuffer(0), completion.Bind(strand, completion.Callback(func(r net.IOResult) { errs[1] = r.Err })))
+		server.timeIdle() // the timeout was set after the stream opened
+	})
+	select {
+	case r := <-done:
+		if r[0] != nil {
+			t.Fatalf("close %v", r[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no third keep-alive ping in 10 s")
+	}
+	pool.Stop()
 }

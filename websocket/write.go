@@ -43,6 +43,7 @@ func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOR
 		failNow(s.Executor(), h, err)
 		return
 	}
+	noteStep(s, h)
 	w := writeOps.Get().(*writeOp)
 	w.s, s.wr, s.wrBusy = s, w, true
 	w.fin, w.data, w.sent, w.frameLeft, w.holding = fin, b, 0, 0, false
