@@ -118,7 +118,13 @@ func (c *closeOp) Step(op *composed.Op[error]) {
 	}
 	switch c.phase {
 	case closeLockWrite:
-		if err := c.done.Value; err != nil {
+		err := c.done.Value
+		if err == nil {
+			if err = cancelledErr(op); err != nil {
+				s.writeMu.Unlock() // cancelled as its turn came: as if while it waited
+			}
+		}
+		if err != nil {
 			// Cancelled while parked: nothing was sent, and unless the stream began closing or
 			// ended meanwhile, it goes on as before, with its own timer.
 			if !s.wrClose && !s.rdClose && s.err == nil {

@@ -21,7 +21,8 @@ var ErrBadCloseReason = errors.New("websocket: close reason cannot be sent")
 //
 // Sent with Code CloseNone, it asks for a close frame with an empty payload, and Reason must then
 // be empty. Received, a close frame with an empty payload reads as Code CloseNoStatus
-// (RFC 6455 section 7.1.5), which is never sent: a reply to it uses CloseNone.
+// (RFC 6455 section 7.1.5), which is never sent: a read answers it with CloseNormal, as Beast's
+// does (a close frame's code is what a peer's logs show; 1000 says the close was clean).
 type CloseReason struct {
 	Code   CloseCode
 	Reason string

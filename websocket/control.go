@@ -144,7 +144,13 @@ func (p *pingOp) Step(op *composed.Op[error]) {
 	}
 	if p.parked {
 		p.parked = false
-		if err := p.lock.Value; err != nil {
+		err := p.lock.Value
+		if err == nil {
+			if err = cancelledErr(op); err != nil {
+				s.writeMu.Unlock() // cancelled as its turn came: as if while it waited
+			}
+		}
+		if err != nil {
 			p.complete(op, err) // cancelled while parked: nothing was sent
 			return
 		}

@@ -75,12 +75,13 @@ func (s *Stream) AsyncRead(buf net.DynamicBuffer, h completion.Handler[net.IORes
 
 func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler[net.IOResult]) {
 	r := &s.rd
-	if r.busy {
-		failNow(s.Executor(), h, ErrOperationInProgress)
+	if err := s.usable(); err != nil {
+		// First: once closing, AsyncClose's own read may be the one in flight.
+		failNow(s.Executor(), h, err)
 		return
 	}
-	if err := s.usable(); err != nil {
-		failNow(s.Executor(), h, err)
+	if r.busy {
+		failNow(s.Executor(), h, ErrOperationInProgress)
 		return
 	}
 	if !s.readMu.TryLock() {

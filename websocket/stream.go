@@ -256,6 +256,16 @@ func (s *Stream) writeSome(g *gatherBufs, h completion.Handler[net.IOResult]) {
 	s.next.AsyncWriteSome(g.rest()[0], h)
 }
 
+// cancelledErr returns the cancellation error of an operation whose context has ended, or nil. An
+// operation checks it when it gets its turn on the write mutex: the grant and the cancellation
+// can cross, and a cancelled operation must not start writing a frame it would cut short.
+func cancelledErr[R any](op *composed.Op[R]) error {
+	if ctx := op.Context(); ctx != nil && ctx.Err() != nil {
+		return completion.Canceled(ctx)
+	}
+	return nil
+}
+
 // failNow completes h with err without starting anything, never inside the calling function.
 func failNow[R any](ex executor.Executor, h completion.Handler[R], err error) {
 	composed.Start(ex, h, func(op *composed.Op[R]) { op.Complete(completion.Fail[R](err)) })

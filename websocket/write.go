@@ -32,7 +32,8 @@ func (s *Stream) AsyncWrite(b []byte, h completion.Handler[net.IOResult]) {
 // client masks a copy), and must stay untouched until h runs. Control frames (a pong a read
 // answers with, AsyncPing, AsyncPong, AsyncClose) take turns with the write between frames, never
 // inside one, in the order they were started; once a close frame has gone out the write fails with
-// ErrClosed, N counting the bytes sent before. A failure of the next layer, or the write's context
+// ErrClosed (or, when a read's close frame answered the peer's violation, with that violation's
+// error), N counting the bytes sent before. A failure of the next layer, or the write's context
 // ending, closes the next layer and ends the stream.
 func (s *Stream) AsyncWriteSome(fin bool, b []byte, h completion.Handler[net.IOResult]) {
 	if s.wrBusy {
@@ -108,6 +109,14 @@ func (w *writeOp) Step(op *composed.Op[net.IOResult]) {
 		w.holding = true
 		if err := w.s.usable(); err != nil {
 			// The stream ended, or a close frame went out, while the write waited.
+			w.finish(op, err)
+			return
+		}
+		if err := cancelledErr(op); err != nil {
+			// Cancelled as its turn came: as if while it waited.
+			if w.sent > 0 {
+				err = w.s.breakNext(err)
+			}
 			w.finish(op, err)
 			return
 		}
