@@ -31,8 +31,16 @@ func (c *IOContext) AttachIdleHook(newHook func() IdleHook) IdleHook {
 	return c.hook
 }
 
+// hookPollEvery is how many handlers a runner runs, at most, between two looks at the idle hook
+// while handlers keep it from ever being idle: without it a chain of handlers that post the next
+// would starve the reactor, its timers never firing. One poll (an epoll_wait that does not wait)
+// costs about what a few dozen trivial handlers do, so this many keeps it to a few per cent of a
+// tight chain's time while bounding how long a due timer or a ready socket waits.
+const hookPollEvery = 1024
+
 // waitInHook waits in the idle hook for at most timeout. It is called and returns with c.mu held.
 func (c *IOContext) waitInHook(r *runner, timeout time.Duration) {
+	r.sincePoll, c.takenSincePoll = 0, 0
 	c.hookBusy = true
 	c.hookWoken = false
 	r.inHook = true

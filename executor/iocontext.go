@@ -37,6 +37,9 @@ type IOContext struct {
 	hook      IdleHook  // the reactor, if one is attached
 	hookBusy  bool      // a runner is inside hook.Wait
 	hookWoken bool      // Wake was called during the current hook.Wait
+	// takenSincePoll counts the handlers runners took from the queue since the hook was last
+	// entered (under mu), so that run calls of one handler each (RunOne) poll it too.
+	takenSincePoll int
 	// queued mirrors queue.len() (written under mu) so runners can see, without locking, that
 	// nothing is waiting ahead of the handlers they posted themselves.
 	queued atomic.Int64
@@ -72,6 +75,9 @@ type runner struct {
 	hookUnit bool
 	batch    *fifo // handlers taken from the queue, run in order without the lock
 	ran      int   // handlers of batch run and not yet subtracted from work
+	// sincePoll counts the handlers run since this runner last waited in the idle hook: past
+	// hookPollEvery, it polls the hook before its next batch (see next).
+	sincePoll int
 	// work is the units of work this runner's handlers have released (OnWorkFinished while
 	// running) and not yet subtracted from c.work, less those they have counted again since
 	// (OnWorkStarted): zero or negative. finish settles it with the batch's own accounts, in one
@@ -336,11 +342,13 @@ func (c *IOContext) runBatch(r *runner, limit int, deadline time.Time) int {
 // hand-off), else to the back of the shared queue.
 func (c *IOContext) finish(r *runner) {
 	ran := int64(r.ran)
+	r.sincePoll += r.ran
 	r.ran = 0
 	local := r.work
 	r.work = 0
 	if p := int64(r.private.len()); p > 0 {
-		if r.batch.len() == 0 && c.queued.Load() == 0 && c.idleCount.Load() == 0 && !c.stopped.Load() {
+		if r.batch.len() == 0 && c.queued.Load() == 0 && c.idleCount.Load() == 0 && !c.stopped.Load() &&
+			r.sincePoll < hookPollEvery {
 			r.batch, r.private = r.private, r.batch
 			if d := p - ran + local; d != 0 {
 				c.work.Add(d) // at least p stays counted: the new batch
@@ -368,11 +376,23 @@ func (c *IOContext) next(r *runner, limit int, block bool, deadline time.Time, p
 			return false
 		}
 		if n := c.queue.len(); n > 0 {
+			if r.sincePoll >= hookPollEvery || c.takenSincePoll >= hookPollEvery {
+				if c.hook != nil && !c.hookBusy {
+					// Handlers have kept the queue busy: look at the reactor's timers and
+					// sockets now, without waiting, as Asio's scheduler runs its reactor task
+					// once per pass over the queue. What it finds queues behind what is queued.
+					c.waitInHook(r, 0)
+					continue
+				}
+				// No reactor, or another runner is in it: nothing to look at.
+				r.sincePoll, c.takenSincePoll = 0, 0
+			}
 			k := n
 			if runners := max(len(*c.runners.Load()), c.hint); runners > 1 {
 				k = max(1, n/runners) // share a burst with the other runners
 			}
 			k = min(k, limit)
+			c.takenSincePoll += k
 			c.queue.take(r.batch, k)
 			c.queued.Store(int64(c.queue.len()))
 			c.work.Add(int64(k))
