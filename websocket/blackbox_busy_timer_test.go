@@ -39,11 +39,11 @@ func TestBBIdleTimeoutDuringLongWrite(t *testing.T) {
 	}
 }
 
-// TestBBTimerStarvedByBusyContext: the root of the above, in the executor and net packages.
-// A SteadyTimer of 1 ms on an IOContext whose queue is never empty (a handler that posts the next,
-// as a chain of operations completing by posting does) fires only once the queue drains: the
-// reactor's timers (and sockets) are polled only when nothing is queued, unlike Asio, whose
-// scheduler runs the reactor as one of the queued operations on every pass.
+// TestBBTimerStarvedByBusyContext: the guarantee under the above, in the executor and net
+// packages. A SteadyTimer of 1 ms on an IOContext whose queue is never empty (a handler that posts
+// the next, as a chain of operations completing by posting does) fires all the same: the context
+// looks at its reactor every so many handlers, as Asio's scheduler runs its reactor task on every
+// pass over the queue.
 func TestBBTimerStarvedByBusyContext(t *testing.T) {
 	ioc := executor.NewIOContext()
 	tm := net.NewSteadyTimer(ioc)
