@@ -60,12 +60,7 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 	c.busy, c.result = true, nil
 	s.timeClose()                                           // from now: a close that waits behind a stuck write is bounded too
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
-	fh := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
-	if s.role == roleClient {
-		fh.masked, fh.key = true, s.maskKey()
-		maskBytes(fh.key, 0, payload)
-	}
-	c.out.set(c.hdr[:fh.encode(c.hdr[:])], payload)
+	s.controlFrame(&c.hdr, &c.out, OpClose, payload)
 	c.op.Start(s.Executor(), h, c)
 }
 

@@ -180,12 +180,7 @@ func (p *pingOp) send(op *composed.Op[error]) {
 		return
 	}
 	payload := p.payload[:p.n]
-	fh := frameHeader{fin: true, op: p.opcode, length: uint64(p.n)}
-	if s.role == roleClient {
-		fh.masked, fh.key = true, s.maskKey()
-		maskBytes(fh.key, 0, payload)
-	}
-	p.out.set(p.hdr[:fh.encode(p.hdr[:])], payload)
+	s.controlFrame(&p.hdr, &p.out, p.opcode, payload)
 	s.writeSome(&p.out, composed.Into(op, &p.io))
 }
 

@@ -485,13 +485,7 @@ func (r *readOp) sendPong(op *composed.Op[net.IOResult]) {
 		r.next(op)
 		return
 	}
-	h := frameHeader{fin: true, op: OpPong, length: uint64(r.ctlLen)}
-	p := r.cs.ctl[:r.ctlLen]
-	if s.role == roleClient {
-		h.masked, h.key = true, s.maskKey()
-		maskBytes(h.key, 0, p) // the ping's payload is ours to mask in place
-	}
-	r.cs.out.set(r.cs.hdr[:h.encode(r.cs.hdr[:])], p)
+	s.controlFrame(&r.cs.hdr, &r.cs.out, OpPong, r.cs.ctl[:r.ctlLen]) // the ping's payload
 	r.phase = phasePong
 	s.writeSome(&r.cs.out, composed.Into(op, &r.read))
 }
@@ -532,12 +526,7 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 	}
 	s.wrClose = true
 	payload, _ := appendClosePayload(r.cs.ctl[:0], CloseReason{Code: r.cs.closeCode}) // codes we pick are valid
-	h := frameHeader{fin: true, op: OpClose, length: uint64(len(payload))}
-	if s.role == roleClient {
-		h.masked, h.key = true, s.maskKey()
-		maskBytes(h.key, 0, payload)
-	}
-	r.cs.out.set(r.cs.hdr[:h.encode(r.cs.hdr[:])], payload)
+	s.controlFrame(&r.cs.hdr, &r.cs.out, OpClose, payload)
 	r.phase = phaseCloseWrite
 	s.writeSome(&r.cs.out, composed.Into(op, &r.read))
 }

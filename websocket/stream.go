@@ -246,6 +246,17 @@ func (kc *keyCache) next() (k [4]byte) {
 	return k
 }
 
+// controlFrame prepares a control frame of kind op carrying payload in out: its header encoded in
+// hdr and, for a client, the payload masked in place (it is always a copy the stream owns).
+func (s *Stream) controlFrame(hdr *[maxHeaderSize]byte, out *gatherBufs, op Opcode, payload []byte) {
+	fh := frameHeader{fin: true, op: op, length: uint64(len(payload))}
+	if s.role == roleClient {
+		fh.masked, fh.key = true, s.maskKey()
+		maskBytes(fh.key, 0, payload)
+	}
+	out.set(hdr[:fh.encode(hdr[:])], payload)
+}
+
 // writeSome starts one write of what is left of g on the next layer: a gather write when it has
 // one, so a frame's header and payload leave in one system call.
 func (s *Stream) writeSome(g *gatherBufs, h completion.Handler[net.IOResult]) {
