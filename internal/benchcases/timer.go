@@ -15,7 +15,7 @@ import (
 // by beastgo's SteadyTimer, cancelled by Cancel and through a context.
 func Timer() []Case {
 	return []Case{
-		{Group: "timer", Name: "time.AfterFunc then Stop (baseline)", Unit: "wait", Baseline: true, Bench: GoTimerStop},
+		{Group: "timer", Name: "time.AfterFunc then Stop", Unit: "wait", Baseline: true, Bench: GoTimerStop},
 		{Group: "timer", Name: "SteadyTimer wait, Cancel, handler run", Unit: "wait", Bench: SteadyTimerCancel},
 		{Group: "timer", Name: "SteadyTimer wait cancelled by its context", Unit: "wait", Bench: SteadyTimerContextCancel},
 	}
