@@ -10,10 +10,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/gid"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 	"github.com/beastgo/beast/websocket"
@@ -160,4 +165,174 @@ func TestBBRecentCancelRacingWriteTurn(t *testing.T) {
 			t.Logf("%s mode %d: %v", waiter, mode, counts)
 		}
 	}
+}
+
+// rcTCPPair connects two TCPSockets over loopback, both on ex.
+func rcTCPPair(t *testing.T, ex executor.Executor) (client, server *net.TCPSocket) {
+	t.Helper()
+	acc := net.NewTCPAcceptor(ex)
+	if err := acc.Listen(netip.MustParseAddrPort("127.0.0.1:0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer acc.Close()
+	fa := completion.NewFuture[net.AcceptResult]()
+	acc.AsyncAccept(ex, fa)
+	client = net.NewTCPSocket(ex)
+	fc := completion.NewFuture[error]()
+	client.AsyncConnect(acc.Addr(), fc)
+	if err := fc.Wait(); err != nil {
+		t.Fatalf("AsyncConnect: %v", err)
+	}
+	r := fa.Wait()
+	if r.Err != nil {
+		client.Close()
+		t.Fatalf("AsyncAccept: %v", r.Err)
+	}
+	return client, r.Socket
+}
+
+// go doc of Stream: "The stream's timer and keep-alive pings run where its last operation ran",
+// and docs/websocket.md: "One ping or pong may be pending at a time [...]; the keep-alive ping of
+// Timeout has its own and never gets in the way". Two streams over loopback TCP sockets on a
+// ThreadPool of two goroutines, every handler of each stream bound to a strand of its own. The
+// server, with keep-alive pings and no read in flight (so that it is quiet and its keep-alive
+// ping goes out), pings in a loop, each ping once the client has seen the last; the client reads
+// and answers every ping. Once the client has seen a keep-alive ping among the user's, the server
+// closes. No user ping fails, in particular none with ErrOperationInProgress; every handler runs
+// on its strand; the close ends both cleanly. The race detector checks that the timer's steps run
+// serialised with the stream's other steps.
+func TestBBRecentKeepAliveBesideUserPingsOnPool(t *testing.T) {
+	pool := executor.NewThreadPool(2)
+	defer pool.Join()
+	cSock, sSock := rcTCPPair(t, pool.Executor())
+	cStrand, sStrand := executor.NewStrand(pool.Executor()), executor.NewStrand(pool.Executor())
+	// The keep-alive ping goes out at Idle/2; the close must start before Idle, when a stream
+	// that has read nothing ends: a wide margin for a loaded machine.
+	sOpts := &websocket.Options{Timeout: websocket.Timeout{Idle: 400 * time.Millisecond, KeepAlivePings: true}}
+	client, server := websocket.NewStream(cSock, nil), websocket.NewStream(sSock, sOpts)
+
+	var offStrand atomic.Int32
+	on := func(s *executor.Strand) {
+		if gid.Known && !s.RunningInThisThread() {
+			offStrand.Add(1)
+		}
+	}
+	acc := completion.NewFuture[error]()
+	hs := completion.NewFuture[error]()
+	sStrand.Post(func() {
+		server.AsyncAccept(nil, completion.Bind[error](sStrand, completion.Callback(func(err error) { on(sStrand); acc.Complete(err) })))
+	})
+	cStrand.Post(func() {
+		client.AsyncHandshake("example.com", "/", nil, completion.Bind[error](cStrand, completion.Callback(func(err error) { on(cStrand); hs.Complete(err) })))
+	})
+	if err := acc.Wait(); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if err := hs.Wait(); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+
+	// Server side, on its strand only: ping; the next ping goes once the client has seen this
+	// one (next is posted by the client) and the last ping's handler has run.
+	var (
+		sent, seen int
+		pingErrs   []error
+		stop       bool
+		pending    bool // a user ping's handler has not run yet
+		owed       bool // the client has seen the last ping
+	)
+	closed := completion.NewFuture[error]()
+	var ping, maybeNext func()
+	startClose := func() {
+		server.AsyncClose(websocket.CloseReason{Code: websocket.CloseNormal},
+			completion.Bind[error](sStrand, completion.Callback(func(err error) { on(sStrand); closed.Complete(err) })))
+	}
+	maybeNext = func() {
+		if pending || !owed {
+			return
+		}
+		owed = false
+		// A liveness bound only: far more pings than Idle/2 of round trips.
+		if stop || len(pingErrs) > 0 || sent >= 100000 {
+			startClose()
+			return
+		}
+		ping()
+	}
+	ping = func() {
+		pending = true
+		server.AsyncPing([]byte(fmt.Sprintf("user%d", sent)), completion.Bind[error](sStrand, completion.Callback(func(err error) {
+			on(sStrand)
+			pending = false
+			if err != nil {
+				pingErrs = append(pingErrs, err)
+				owed = true // the client will never see it
+			}
+			maybeNext()
+		})))
+		sent++
+	}
+
+	// Client side: reads until the close, counting the pings by payload.
+	var keepAlive atomic.Int32
+	cDone := completion.NewFuture[error]()
+	cStrand.Post(func() {
+		client.SetControlCallback(func(kind websocket.FrameType, payload []byte) {
+			if kind != websocket.FramePing {
+				return
+			}
+			user := bytes.HasPrefix(payload, []byte("user"))
+			if !user {
+				keepAlive.Add(1)
+			}
+			sStrand.Post(func() {
+				if user {
+					seen++
+					owed = true
+				} else {
+					stop = true
+				}
+				maybeNext()
+			})
+		})
+		buf := make([]byte, 64)
+		var read func()
+		read = func() {
+			client.AsyncReadSome(buf, completion.Bind[net.IOResult](cStrand, completion.Callback(func(r net.IOResult) {
+				on(cStrand)
+				if r.Err != nil {
+					cDone.Complete(r.Err)
+					return
+				}
+				read()
+			})))
+		}
+		read()
+	})
+	sStrand.Post(ping)
+
+	closeErr := closed.Wait()
+	cErr := cDone.Wait()
+	done := make(chan struct{})
+	sStrand.Post(func() { close(done) })
+	<-done
+	for _, err := range pingErrs {
+		t.Errorf("a user ping of %d failed: %v", sent, err)
+		if errors.Is(err, websocket.ErrOperationInProgress) {
+			t.Errorf("the keep-alive ping got in the user's way")
+		}
+	}
+	if closeErr != nil || !errors.Is(cErr, websocket.ErrClosed) {
+		t.Fatalf("close %v, client read %v; want nil, ErrClosed (after %d user pings, %d keep-alive)", closeErr, cErr, sent, keepAlive.Load())
+	}
+	if keepAlive.Load() < 1 || !stop {
+		t.Fatalf("the client saw %d keep-alive pings beside %d user pings", keepAlive.Load(), seen)
+	}
+	if seen != sent {
+		t.Fatalf("the client saw %d user pings, the server sent %d", seen, sent)
+	}
+	if n := offStrand.Load(); n != 0 {
+		t.Fatalf("%d handlers ran off their strand", n)
+	}
+	t.Logf("%d user pings, %d keep-alive pings", sent, keepAlive.Load())
 }
