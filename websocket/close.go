@@ -37,7 +37,8 @@ import (
 // is pending (ErrOperationInProgress) complete h with that error and change nothing. h is never
 // called inside this call and runs on its associated executor, the stream's when it has none.
 // A context that ends while AsyncClose waits for its turn to write leaves the stream as it was;
-// one that ends later closes the next layer at once.
+// one that ends later closes the next layer at once, and the operations after it fail with the
+// cancellation's error.
 func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 	if s.cl == nil {
 		s.cl = &closeOp{s: s}
