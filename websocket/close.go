@@ -59,7 +59,8 @@ func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
 	}
 	noteStep(s, h)
 	c.busy, c.result = true, nil
-	s.timeClose()                                           // from now: a close that waits behind a stuck write is bounded too
+	// The close timeout runs from now, so a close waiting behind a stuck write is bounded too.
+	s.timeClose()
 	payload, _ := appendClosePayload(c.payload[:0], reason) // checked above
 	s.controlFrame(&c.hdr, &c.out, OpClose, payload)
 	c.op.Start(s.Executor(), h, c)

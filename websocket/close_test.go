@@ -100,12 +100,17 @@ func TestCloseHandshake(t *testing.T) {
 // assertTornDown checks that both ends of the pair were closed by their streams.
 func assertTornDown(t *testing.T, p *wsPair) {
 	t.Helper()
-	for _, end := range []*nettest.Stream{p.cEnd, p.sEnd} {
-		w := start(t, func(h completion.Handler[net.IOResult]) { end.AsyncWriteSome([]byte("x"), h) })
-		p.run()
-		if w.r.Err == nil {
-			t.Fatal("a next layer is still open after the closing handshake")
-		}
+	assertClosed(t, p, p.cEnd)
+	assertClosed(t, p, p.sEnd)
+}
+
+// assertClosed checks that a next layer of the pair was closed: a write on it fails.
+func assertClosed(t *testing.T, p *wsPair, end *nettest.Stream) {
+	t.Helper()
+	w := start(t, func(h completion.Handler[net.IOResult]) { end.AsyncWriteSome([]byte("x"), h) })
+	p.run()
+	if w.r.Err == nil {
+		t.Fatal("a next layer is still open after the stream ended")
 	}
 }
 
@@ -193,11 +198,7 @@ func TestCloseDrainViolation(t *testing.T) {
 		if !errors.Is(c.err, tt.want) {
 			t.Fatalf("close %v, want %v", c.err, tt.want)
 		}
-		w := start(t, func(h completion.Handler[net.IOResult]) { p.cEnd.AsyncWriteSome([]byte("x"), h) })
-		p.run()
-		if w.r.Err == nil {
-			t.Fatal("the next layer is open after the close")
-		}
+		assertClosed(t, p, p.cEnd)
 	}
 }
 
@@ -337,11 +338,7 @@ func TestCloseSilentPeer(t *testing.T) {
 		if !errors.Is(c.err, ErrTimeout) {
 			t.Fatalf("close %v, want ErrTimeout", c.err)
 		}
-		w := start(t, func(h completion.Handler[net.IOResult]) { p.cEnd.AsyncWriteSome([]byte("x"), h) })
-		p.run()
-		if w.r.Err == nil {
-			t.Fatal("the next layer is open after the timeout")
-		}
+		assertClosed(t, p, p.cEnd)
 	}
 }
 
@@ -527,16 +524,7 @@ func (s *cancelAtStream) AsyncWriteSomeBuffers(b [][]byte, h completion.Handler[
 // TestCloseBehindStuckWrite: a close started behind a write that a peer reading nothing has
 // stuck is bounded by the close timeout all the same, over real TCP.
 func TestCloseBehindStuckWrite(t *testing.T) {
-	ln, err := listenLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cc, sc, err := dialPair(ln)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close() // the peer: never reads
+	cc, _ := tcpConns(t) // the server end is the peer: it never reads
 	ioc := executor.NewIOContext()
 	cs := net.FromConn(cc, ioc)
 	defer cs.Close()
@@ -586,16 +574,7 @@ func TestClientWaitsForServerFIN(t *testing.T) {
 // TestPeerCloseBehindStuckWrite: the peer's close frame arrives while a write it no longer reads
 // is stuck; the read's reply waits behind it, bounded by the close timeout all the same.
 func TestPeerCloseBehindStuckWrite(t *testing.T) {
-	ln, err := listenLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cc, sc, err := dialPair(ln)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close() // the peer: sends its close frame, then never reads
+	cc, sc := tcpConns(t) // cc is the peer: it sends its close frame, then never reads
 	if _, err := cc.Write(rawFrame(roleClient, 0x88, []byte{0x03, 0xE8})); err != nil {
 		t.Fatal(err)
 	}

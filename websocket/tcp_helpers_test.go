@@ -1,8 +1,27 @@
 package websocket
 
-import stdnet "net"
+import (
+	stdnet "net"
+	"testing"
+)
 
 func listenLoopback() (stdnet.Listener, error) { return stdnet.Listen("tcp", "127.0.0.1:0") }
+
+// tcpConns returns both ends of a loopback TCP connection, closed when the test ends.
+func tcpConns(t *testing.T) (client, server stdnet.Conn) {
+	t.Helper()
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, sc, err := dialPair(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close(); sc.Close() })
+	return cc, sc
+}
 
 // dialPair connects to ln and returns both ends of the connection.
 func dialPair(ln stdnet.Listener) (stdnet.Conn, stdnet.Conn, error) {
