@@ -4,12 +4,15 @@
 //	go -C bench run . -json        # the same results as JSON
 //	go -C bench run . -run Strand  # only the cases whose group/name matches
 //	go -C bench run . -list        # list the cases without running them
+//	go -C bench run . -only websocket -full -svg ../docs/benchmarks  # the WebSocket peers, long
 //
 // It runs each case of package internal/benchcases with testing.Benchmark, reports progress on
 // stderr, and prints ns, ops per second and allocations per op (an op is what the case measures:
 // a handler, a composed operation, a round trip), plus each case's time relative to its group's
-// baseline. It lives in its own module so that the libraries it may
-// compare against never enter the library's go.mod.
+// baseline. Then it compares beastgo's WebSocket with gorilla/websocket, coder/websocket, gobwas/ws
+// and lesismal/nbio: echo servers in child processes (this program run again), one client for all,
+// and their memory per idle connection (see docs/benchmarks.md). It lives in its own module so
+// that the libraries it compares against never enter the library's go.mod.
 package main
 
 import (
@@ -19,6 +22,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/beastgo/beast/internal/benchcases"
@@ -30,8 +35,37 @@ import (
 const defaultBenchtime = "1s"
 
 func main() {
-	os.Exit(run(os.Args[1:], allCases(), os.Stdout, os.Stderr))
+	if isChild() {
+		// A server child speaks to its parent on stdout; whatever a library prints there goes to
+		// stderr instead.
+		proto := os.Stdout
+		os.Stdout = os.Stderr
+		os.Exit(childMain(os.Args[1:], os.Stdin, proto, os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], allCases(), runWebSocket, os.Stdout, os.Stderr))
 }
+
+// wsRunner runs the websocket comparison: runWebSocket, or a stand-in in tests.
+type wsRunner func(cfg wsConfig, progress io.Writer) (*wsReport, error)
+
+// families are the names -only accepts: a case group belongs to the family its name starts with
+// ("net-rtt" to net), and ws-* to websocket.
+var families = []string{"executor", "composed", "timer", "net", wsGroup}
+
+// familyOf is the -only family of a case group.
+func familyOf(group string) string {
+	if strings.HasPrefix(group, "ws-") {
+		return wsGroup
+	}
+	f, _, _ := strings.Cut(group, "-")
+	return f
+}
+
+// wsParts are the websocket comparison's tables as -run and -list name them.
+const (
+	wsEchoID   = wsGroup + "/echo servers in child processes"
+	wsMemoryID = wsGroup + "/idle memory per connection"
+)
 
 // allCases is every case the program knows, in the order the table prints them. New groups
 // (websocket, ...) are appended here as their packages land.
@@ -47,14 +81,19 @@ func allCases() []benchcases.Case {
 // run is the whole program minus the process: it parses args, runs the selected cases and
 // writes the report to stdout and progress and errors to stderr. It returns the exit code: 0 on
 // success, 1 if a case failed, 2 for a usage error.
-func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
+func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.Writer) int {
 	// A flag set of our own keeps the testing package's -test.* flags out of -help.
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
 	runExpr := fs.String("run", "", "run only the cases whose `group/name` matches this regexp\n(each selected group's baseline runs too, so ratios stay defined)")
 	list := fs.Bool("list", false, "list the cases that would run, then exit")
-	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s) or N times (e.g. 1000x)")
+	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s) or N times (e.g. 1000x);\n"+
+		"the websocket comparison runs each echo measurement d/10 (d with -full),\nor N round trips per connection once, with few idle connections")
+	only := fs.String("only", "", "run only the `group` named: "+strings.Join(families, ", "))
+	full := fs.Bool("full", false, "the long websocket comparison: more sizes and connection counts,\nlonger measurements, 10,000 idle connections")
+	svgDir := fs.String("svg", "", "also write one SVG bar chart per table into `dir`")
+	profileDir := fs.String("serverprofile", "", "write a CPU profile of each websocket echo server into `dir` (SERVER.pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\n"+
 			"Runs beastgo's benchmark comparison and prints a table (or JSON) on stdout.\n\n")
@@ -80,12 +119,41 @@ func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: warning: %s\n", w)
 	}
 
+	if *only != "" && !slices.Contains(families, *only) {
+		fmt.Fprintf(stderr, "bench: bad -only %q: want one of %s\n", *only, strings.Join(families, ", "))
+		return 2
+	}
+	wsCfg, err := newWSConfig(*benchtime, *full)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	wsCfg.ProfileDir = *profileDir
+	wanted := func(id string) bool {
+		return ws != nil && (*only == "" || *only == wsGroup) && re.MatchString(id)
+	}
+	wsCfg.SkipEcho, wsCfg.SkipMemory = !wanted(wsEchoID), !wanted(wsMemoryID)
+
 	selected := selectCases(cases, re)
+	if *only != "" {
+		selected = slices.DeleteFunc(selected, func(c benchcases.Case) bool { return familyOf(c.Group) != *only })
+	}
 	if *list {
 		for _, c := range selected {
 			fmt.Fprintln(stdout, caseID(c)+baselineMark(c))
 		}
+		for _, id := range []string{wsEchoID, wsMemoryID} {
+			if wanted(id) {
+				fmt.Fprintln(stdout, id)
+			}
+		}
 		return 0
+	}
+	if *profileDir != "" {
+		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
+		}
 	}
 
 	restore, err := setBenchtime(*benchtime)
@@ -95,7 +163,7 @@ func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
 	}
 	defer restore()
 
-	if len(selected) == 0 {
+	if len(selected) == 0 && wsCfg.SkipEcho && wsCfg.SkipMemory {
 		// Like go test's "no tests to run": not an error, but say so where a person looks.
 		fmt.Fprintf(stderr, "bench: no cases match -run %q\n", *runExpr)
 	}
@@ -116,6 +184,22 @@ func run(args []string, cases []benchcases.Case, stdout, stderr io.Writer) int {
 	setRatios(results)
 
 	rep := report{Machine: currentMachine(), Benchtime: *benchtime, Results: results}
+	if !wsCfg.SkipEcho || !wsCfg.SkipMemory {
+		wsRep, err := ws(wsCfg, stderr)
+		if err != nil {
+			failed = true
+			fmt.Fprintf(stderr, "bench: websocket: %v\n", err)
+		}
+		rep.WebSocket = wsRep
+	}
+	if *svgDir != "" {
+		paths, err := writeCharts(*svgDir, rep)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "bench: wrote %d charts into %s\n", len(paths), *svgDir)
+	}
 	if *jsonOut {
 		err = writeJSON(stdout, rep)
 	} else {

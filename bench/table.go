@@ -35,6 +35,8 @@ type report struct {
 	Machine   machine  `json:"machine"`
 	Benchtime string   `json:"benchtime"`
 	Results   []result `json:"results"`
+	// WebSocket is the comparison with the Go WebSocket libraries; absent when it did not run.
+	WebSocket *wsReport `json:"websocket,omitempty"`
 }
 
 // newResult turns testing's totals into per-op figures. It divides itself instead of using
@@ -121,13 +123,25 @@ func writeTable(w io.Writer, rep report) error {
 	fmt.Fprintf(&b, "go:      %s\n", m.GoVersion)
 	fmt.Fprintf(&b, "benchtime: %s per case\n\n", rep.Benchtime)
 
-	if len(rep.Results) == 0 {
+	if len(rep.Results) == 0 && rep.WebSocket == nil {
 		b.WriteString("no cases ran\n")
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
+	if len(rep.Results) > 0 {
+		writeCaseTable(&b, rep.Results)
+	}
+	if rep.WebSocket != nil {
+		writeWSTables(&b, rep.WebSocket)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeCaseTable prints the cases' results, one aligned row each, and the ratio's legend.
+func writeCaseTable(b *strings.Builder, results []result) {
 	rows := [][]string{{"group", "case", "per", "ns/op", "ops/s", "allocs/op", ratioHeader}}
-	for _, r := range rep.Results {
+	for _, r := range results {
 		if r.Failed {
 			rows = append(rows, []string{r.Group, r.Name, r.Unit, "FAILED", "-", "-", "-"})
 			continue
@@ -137,10 +151,8 @@ func writeTable(w io.Writer, rep report) error {
 			formatAllocs(r.AllocsPerOp), formatRatio(r),
 		})
 	}
-	alignRows(&b, rows, []bool{false, false, false, true, true, true, true})
+	alignRows(b, rows, []bool{false, false, false, true, true, true, true})
 	b.WriteString("\n" + ratioLegend + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // alignRows writes rows as columns two spaces apart, padding each cell to its column's width on

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// memSample is one idle-memory measurement of one server.
+type memSample struct {
+	Conns      int
+	RSS        int64 // VmRSS growth, bytes; -1 where /proc is not there
+	Heap       int64 // growth of heap and stacks in use after a GC, bytes
+	Goroutines int   // growth of the goroutine count
+}
+
+// memSettle is how long the memory measurement waits after the last connection's echo before it
+// looks, so that the servers' goroutines and loops have gone back to waiting.
+const memSettle = 200 * time.Millisecond
+
+// memDialers is how many goroutines of the client open the memory table's connections.
+const memDialers = 8
+
+// runMemoryTable measures each of memoryServers at rest with cfg.MemConns connections, a fresh
+// child per measurement (so that no earlier traffic's memory is reused), round by round with the
+// servers' order rotated.
+func runMemoryTable(cfg wsConfig, progress io.Writer) ([]memRow, error) {
+	conns := cfg.MemConns
+	if lim := fileLimit(); lim > 0 && uint64(conns)+256 > lim {
+		conns = int(lim) - 256
+		fmt.Fprintf(progress, "bench: the open-file limit is %d: the memory table uses %d connections\n", lim, conns)
+	}
+	samples := make([][]memSample, len(memoryServers))
+	failed := make([]error, len(memoryServers))
+	for r := range cfg.Rounds {
+		fmt.Fprintf(progress, "[websocket] idle memory, %d conns, round %d/%d:", conns, r+1, cfg.Rounds)
+		for k := range memoryServers {
+			i := (k + r) % len(memoryServers)
+			if failed[i] != nil {
+				continue
+			}
+			s, err := measureMemory(memoryServers[i].name, conns)
+			if err != nil {
+				failed[i] = fmt.Errorf("%s, idle memory: %w", memoryServers[i].name, err)
+				fmt.Fprintf(progress, " %s FAILED", memoryServers[i].name)
+				continue
+			}
+			samples[i] = append(samples[i], s)
+			fmt.Fprintf(progress, " %s %dB", memoryServers[i].name, s.RSS/int64(s.Conns))
+		}
+		fmt.Fprintln(progress)
+	}
+	rows := make([]memRow, len(memoryServers))
+	for i, s := range memoryServers {
+		rows[i] = newMemRow(s, conns, samples[i], failed[i])
+	}
+	setMemRatios(rows)
+	return rows, errors.Join(failed...)
+}
+
+// measureMemory starts server name in a fresh child, opens conns connections to it, each
+// upgraded and carrying one 16-byte echo, and reports what the child grew by.
+func measureMemory(name string, conns int) (memSample, error) {
+	c, err := startChild(name, "")
+	if err != nil {
+		return memSample{}, err
+	}
+	defer c.close()
+	before, err := c.stats(true)
+	if err != nil {
+		return memSample{}, err
+	}
+	rss0, rssErr := readRSS(c.pid())
+
+	open := make([]*wsClientConn, conns)
+	defer func() {
+		for _, cc := range open {
+			if cc != nil {
+				cc.close()
+			}
+		}
+	}()
+	errs := make([]error, memDialers)
+	var wg sync.WaitGroup
+	for w := range memDialers {
+		wg.Go(func() {
+			for i := w; i < conns; i += memDialers {
+				cc, err := dialWS(c.addr, localAddr(i), 16)
+				if err == nil {
+					open[i] = cc
+					err = cc.roundTrip(true)
+				}
+				if err != nil {
+					errs[w] = fmt.Errorf("connection %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return memSample{}, err
+	}
+	time.Sleep(memSettle)
+	after, err := c.stats(true)
+	if err != nil {
+		return memSample{}, err
+	}
+	s := memSample{
+		Conns:      conns,
+		RSS:        -1,
+		Heap:       int64(after.HeapInuse+after.StackInuse) - int64(before.HeapInuse+before.StackInuse),
+		Goroutines: after.Goroutines - before.Goroutines,
+	}
+	if rss1, err := readRSS(c.pid()); err == nil && rssErr == nil {
+		s.RSS = rss1 - rss0
+	}
+	return s, nil
+}
+
+// newMemRow summarises a server's memory samples.
+func newMemRow(s serverInfo, conns int, samples []memSample, err error) memRow {
+	row := memRow{Server: s.name, Label: s.label, Beast: s.beast, Conns: conns}
+	if err != nil {
+		row.Err = err.Error()
+	}
+	if len(samples) == 0 {
+		if row.Err == "" {
+			row.Err = "no measurement"
+		}
+		return row
+	}
+	var rss, heap, gs []float64
+	for _, x := range samples {
+		n := float64(x.Conns)
+		if x.RSS >= 0 {
+			rss = append(rss, float64(x.RSS)/n)
+		}
+		heap = append(heap, float64(x.Heap)/n)
+		gs = append(gs, float64(x.Goroutines)/n)
+	}
+	row.RSSPerConn, row.HeapPerConn, row.GoroutinesPer = newSpread(rss), newSpread(heap), newSpread(gs)
+	return row
+}
+
+// setMemRatios sets each row's VsBestPeer from the peers' median RSS per connection.
+func setMemRatios(rows []memRow) {
+	best := 0.0
+	for _, r := range rows {
+		if !r.Beast && r.Err == "" && r.RSSPerConn.Median > 0 && (best == 0 || r.RSSPerConn.Median < best) {
+			best = r.RSSPerConn.Median
+		}
+	}
+	for i := range rows {
+		rows[i].VsBestPeer = nil
+		if best > 0 && rows[i].Err == "" {
+			v := rows[i].RSSPerConn.Median / best
+			rows[i].VsBestPeer = &v
+		}
+	}
+}
