@@ -163,15 +163,15 @@ func TestPercentile(t *testing.T) {
 
 func TestNewWSConfig(t *testing.T) {
 	cfg, err := newWSConfig("1s", false)
-	if err != nil || cfg.Duration != 100*time.Millisecond || cfg.Rounds != 5 || cfg.Count != 0 || cfg.MemConns != 2000 || len(cfg.Cases) != 4 {
+	if err != nil || cfg.Duration != 100*time.Millisecond || cfg.Rounds != 5 || cfg.Count != 0 || cfg.MemConns != 1000 || cfg.MemRounds != 3 || len(cfg.Cases) != 4 {
 		t.Errorf("default: %+v, %v", cfg, err)
 	}
 	cfg, err = newWSConfig("2s", true)
-	if err != nil || cfg.Duration != 2*time.Second || cfg.MemConns != 10000 || len(cfg.Cases) <= 4 {
+	if err != nil || cfg.Duration != 2*time.Second || cfg.MemConns != 10000 || cfg.MemRounds != 5 || len(cfg.Cases) <= 4 {
 		t.Errorf("-full: %+v, %v", cfg, err)
 	}
 	cfg, err = newWSConfig("100x", false)
-	if err != nil || cfg.Count != 100 || cfg.Rounds != 1 || cfg.Duration != 0 || cfg.MemConns != 100 {
+	if err != nil || cfg.Count != 100 || cfg.Rounds != 1 || cfg.MemRounds != 1 || cfg.Duration != 0 || cfg.MemConns != 100 {
 		t.Errorf("100x: %+v, %v", cfg, err)
 	}
 	if cfg, _ = newWSConfig("7x", true); cfg.MemConns != 7 {
@@ -259,7 +259,7 @@ func TestFamilyOf(t *testing.T) {
 func sampleWSReport() *wsReport {
 	c1, c2 := echoCase{16, 1}, echoCase{1 << 10, 32}
 	return &wsReport{
-		Config: wsConfig{Rounds: 5, Duration: 100 * time.Millisecond, Cases: []echoCase{c1, c2}, MemConns: 2000},
+		Config: wsConfig{Rounds: 5, MemRounds: 3, Duration: 100 * time.Millisecond, Cases: []echoCase{c1, c2}, MemConns: 2000},
 		Echo: []echoRow{
 			{Case: c1, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{9.5, 9, 11}, RoundTrips: spread{40000, 38000, 41000}, MBps: spread{1.28, 1.2, 1.3}, P50: spread{24, 23, 25}, P99: spread{60, 50, 80}, VsBestPeer: ptr(0.5)},
 			{Case: c1, Server: "gorilla", Label: "gorilla/websocket", ServerCPU: spread{19, 19, 19}, RoundTrips: spread{30000, 30000, 30000}, Allocs: spread{3, 3, 3}, VsBestPeer: ptr(1)},
@@ -285,7 +285,7 @@ func TestWriteTableWebSocket(t *testing.T) {
 	for _, want := range []string{
 		"websocket echo (5 rounds of 100ms per server and case)",
 		"server CPU µs/rt", "vs best peer",
-		"websocket idle memory (2000 connections",
+		"websocket idle memory (2000 connections, each after one 16 B echo; 3 rounds",
 		wsLegend,
 	} {
 		if !strings.Contains(text, want) {

@@ -46,15 +46,16 @@ func formatSize(n int) string {
 
 // wsConfig is how much the websocket comparison measures.
 type wsConfig struct {
-	Rounds     int           `json:"rounds"`       // each figure is the median of this many measurements
-	Duration   time.Duration `json:"duration_ns"`  // how long one echo measurement runs (0 with Count)
-	Count      int           `json:"count"`        // round trips per connection per measurement, instead of Duration
-	Warmup     int           `json:"warmup"`       // untimed round trips per connection before each measurement
-	Cases      []echoCase    `json:"cases"`        // the echo table's cases
-	MemConns   int           `json:"memory_conns"` // idle connections of the memory table
-	ProfileDir string        `json:"-"`            // where the echo servers write CPU profiles; "" for none
-	SkipEcho   bool          `json:"-"`            // leave the echo table out
-	SkipMemory bool          `json:"-"`            // leave the idle-memory table out
+	Rounds     int           `json:"rounds"`        // each echo figure is the median of this many measurements
+	MemRounds  int           `json:"memory_rounds"` // each idle-memory figure is the median of this many
+	Duration   time.Duration `json:"duration_ns"`   // how long one echo measurement runs (0 with Count)
+	Count      int           `json:"count"`         // round trips per connection per measurement, instead of Duration
+	Warmup     int           `json:"warmup"`        // untimed round trips per connection before each measurement
+	Cases      []echoCase    `json:"cases"`         // the echo table's cases
+	MemConns   int           `json:"memory_conns"`  // idle connections of the memory table
+	ProfileDir string        `json:"-"`             // where the echo servers write CPU profiles; "" for none
+	SkipEcho   bool          `json:"-"`             // leave the echo table out
+	SkipMemory bool          `json:"-"`             // leave the idle-memory table out
 }
 
 // defaultEchoCases and fullEchoCases are the echo table's cases by default and with -full.
@@ -64,20 +65,21 @@ var (
 )
 
 // newWSConfig derives the comparison's size from -benchtime and -full: with a duration d, each
-// echo measurement runs d/10 (d with -full) in 5 rounds, and the memory table holds 2,000
-// connections (10,000 with -full); with Nx, each connection makes N round trips per measurement,
-// once, and the memory table holds min(N, 100) connections: a smoke test.
+// echo measurement runs d/10 in 5 rounds, and the memory table holds 1,000 connections in 3
+// rounds; with -full, d and 10,000 connections in 5 rounds, and more cases. With Nx, each
+// connection makes N round trips per measurement, once, and the memory table holds min(N, 100)
+// connections: a smoke test.
 func newWSConfig(benchtime string, full bool) (wsConfig, error) {
-	cfg := wsConfig{Rounds: 5, Warmup: 100, Cases: defaultEchoCases, MemConns: 2000}
+	cfg := wsConfig{Rounds: 5, MemRounds: 3, Warmup: 20, Cases: defaultEchoCases, MemConns: 1000}
 	if full {
-		cfg.Cases, cfg.MemConns = fullEchoCases, 10000
+		cfg.Cases, cfg.MemConns, cfg.MemRounds, cfg.Warmup = fullEchoCases, 10000, 5, 100
 	}
 	if n, ok := strings.CutSuffix(benchtime, "x"); ok {
 		count, err := strconv.Atoi(n)
 		if err != nil || count <= 0 {
 			return cfg, fmt.Errorf("bad -benchtime %q", benchtime)
 		}
-		cfg.Rounds, cfg.Count, cfg.Warmup, cfg.MemConns = 1, count, 2, min(count, 100)
+		cfg.Rounds, cfg.MemRounds, cfg.Count, cfg.Warmup, cfg.MemConns = 1, 1, count, 2, min(count, 100)
 		return cfg, nil
 	}
 	d, err := time.ParseDuration(benchtime)

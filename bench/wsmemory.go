@@ -34,8 +34,8 @@ func runMemoryTable(cfg wsConfig, progress io.Writer) ([]memRow, error) {
 	}
 	samples := make([][]memSample, len(memoryServers))
 	failed := make([]error, len(memoryServers))
-	for r := range cfg.Rounds {
-		fmt.Fprintf(progress, "[websocket] idle memory, %d conns, round %d/%d:", conns, r+1, cfg.Rounds)
+	for r := range cfg.MemRounds {
+		fmt.Fprintf(progress, "[websocket] idle memory, %d conns, round %d/%d:", conns, r+1, cfg.MemRounds)
 		for k := range memoryServers {
 			i := (k + r) % len(memoryServers)
 			if failed[i] != nil {

@@ -38,7 +38,7 @@ func writeWSTables(b *strings.Builder, rep *wsReport) {
 	}
 	alignRows(b, rows, []bool{false, false, true, true, true, true, true, true, true})
 
-	fmt.Fprintf(b, "\nwebsocket idle memory (%d connections, each after one 16 B echo; %d rounds, a fresh server each)\n\n", firstConns(rep.Memory), cfg.Rounds)
+	fmt.Fprintf(b, "\nwebsocket idle memory (%d connections, each after one 16 B echo; %d rounds, a fresh server each)\n\n", firstConns(rep.Memory), cfg.MemRounds)
 	rows = [][]string{{"server", "RSS B/conn", "heap+stacks B/conn", "goroutines/conn", "vs best peer"}}
 	for _, r := range rep.Memory {
 		if r.Err != "" && r.HeapPerConn.Median == 0 {
