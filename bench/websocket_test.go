@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,22 +125,10 @@ func TestNewSpread(t *testing.T) {
 		if got := newSpread(tt.in); got != tt.want {
 			t.Errorf("newSpread(%v) = %+v, want %+v", tt.in, got, tt.want)
 		}
-		if !slicesEqual(in, tt.in) {
+		if !slices.Equal(in, tt.in) {
 			t.Errorf("newSpread reordered its input: %v, was %v", tt.in, in)
 		}
 	}
-}
-
-func slicesEqual(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestPercentile(t *testing.T) {
@@ -293,10 +282,10 @@ func TestWriteTableWebSocket(t *testing.T) {
 		}
 	}
 	wantRows := [][]string{
-		{"16", "B,", "1", "conn", "beastgo,", "one", "Run", "goroutine", "9.50", "[9.00-11.0]", "40.0k", "[38.0k-41.0k]", "1.28", "24.0", "[23.0-25.0]", "60.0", "[50.0-80.0]", "0", "0.50x"},
-		{"gorilla/websocket", "19.0", "30.0k", "0", "0", "0", "3", "1.00x"},
-		{"1", "KiB,", "32", "conns", "beastgo,", "one", "Run", "goroutine", "5.00", "[4.00-6.00]", "0.0", "0", "0", "0", "0", "0.80x"},
-		{"gorilla/websocket", "FAILED", "-", "-", "-", "-", "-", "-"},
+		{"16", "B,", "1", "conn", "beastgo,", "one", "Run", "goroutine", "9.50", "[9.00-11.0]", "0", "40.0k", "[38.0k-41.0k]", "1.28", "24.0", "[23.0-25.0]", "60.0", "[50.0-80.0]", "0", "0.50x"},
+		{"gorilla/websocket", "19.0", "0", "30.0k", "0", "0", "0", "3", "1.00x"},
+		{"1", "KiB,", "32", "conns", "beastgo,", "one", "Run", "goroutine", "5.00", "[4.00-6.00]", "0", "0.0", "0", "0", "0", "0", "0.80x"},
+		{"gorilla/websocket", "FAILED", "-", "-", "-", "-", "-", "-", "-"},
 		{"beastgo,", "one", "Run", "goroutine", "900", "[850-1000]", "700", "0.00", "0.50x"},
 		{"lesismal/nbio", "1800", "[1700-1900]", "1500", "0.00", "1.00x"},
 		{"coder/websocket", "FAILED", "-", "-", "-"},

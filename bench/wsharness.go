@@ -283,19 +283,32 @@ func newEchoRow(ec echoCase, s serverInfo, samples []echoSample, err error) echo
 
 // setEchoRatios sets each row's VsBestPeer from the peers' median server CPU per round trip.
 func setEchoRatios(rows []echoRow) {
-	best := 0.0
-	for _, r := range rows {
-		if !r.Beast && r.Err == "" && r.ServerCPU.Median > 0 && (best == 0 || r.ServerCPU.Median < best) {
-			best = r.ServerCPU.Median
-		}
-	}
+	rs := ratiosToBestPeer(len(rows), func(i int) (float64, bool, bool) {
+		return rows[i].ServerCPU.Median, !rows[i].Beast, rows[i].Err == ""
+	})
 	for i := range rows {
-		rows[i].VsBestPeer = nil
-		if best > 0 && rows[i].Err == "" {
-			v := rows[i].ServerCPU.Median / best
-			rows[i].VsBestPeer = &v
+		rows[i].VsBestPeer = rs[i]
+	}
+}
+
+// ratiosToBestPeer divides each of n figures by the lowest positive figure of a peer, where
+// figure(i) returns the i-th figure, whether it is a peer's, and whether it is usable (its
+// server did not fail). Unusable figures, and all of them when no peer has one, get nil.
+func ratiosToBestPeer(n int, figure func(i int) (v float64, peer, usable bool)) []*float64 {
+	best := 0.0
+	for i := range n {
+		if v, peer, usable := figure(i); peer && usable && v > 0 && (best == 0 || v < best) {
+			best = v
 		}
 	}
+	out := make([]*float64, n)
+	for i := range n {
+		if v, _, usable := figure(i); best > 0 && usable {
+			r := v / best
+			out[i] = &r
+		}
+	}
+	return out
 }
 
 // measureEcho opens ec.Conns connections to c's server, warms them up, and measures round trips

@@ -147,17 +147,10 @@ func newMemRow(s serverInfo, conns int, samples []memSample, err error) memRow {
 
 // setMemRatios sets each row's VsBestPeer from the peers' median RSS per connection.
 func setMemRatios(rows []memRow) {
-	best := 0.0
-	for _, r := range rows {
-		if !r.Beast && r.Err == "" && r.RSSPerConn.Median > 0 && (best == 0 || r.RSSPerConn.Median < best) {
-			best = r.RSSPerConn.Median
-		}
-	}
+	rs := ratiosToBestPeer(len(rows), func(i int) (float64, bool, bool) {
+		return rows[i].RSSPerConn.Median, !rows[i].Beast, rows[i].Err == ""
+	})
 	for i := range rows {
-		rows[i].VsBestPeer = nil
-		if best > 0 && rows[i].Err == "" {
-			v := rows[i].RSSPerConn.Median / best
-			rows[i].VsBestPeer = &v
-		}
+		rows[i].VsBestPeer = rs[i]
 	}
 }

@@ -8,8 +8,9 @@ import (
 
 // wsLegend explains the websocket tables' columns under them.
 const wsLegend = "Echo servers in child processes, one client for all; each figure is the median of the rounds, [min-max] beside it.\n" +
-	"server CPU: the server process's user+system CPU time per round trip. MB/s: payload bytes both ways, 10^6 per second.\n" +
-	"p50, p99: round-trip latency seen by the client. allocs/msg: the server's heap allocations per message echoed.\n" +
+	"server CPU: the server process's user+system CPU time per round trip; client: the client's (this process), median.\n" +
+	"MB/s: payload bytes both ways, 10^6 per second. " +
+	"p50, p99: round-trip latency seen by the client.\nallocs/msg: the server's heap allocations per message echoed.\n" +
 	"vs best peer: server CPU (memory: RSS) divided by that of the best of gorilla, coder, gobwas and nbio; below 1 is better."
 
 // writeWSTables prints the websocket comparison's echo and memory tables.
@@ -20,23 +21,23 @@ func writeWSTables(b *strings.Builder, rep *wsReport) {
 		how = fmt.Sprintf("%d round(s) of %d round trips per connection", cfg.Rounds, cfg.Count)
 	}
 	fmt.Fprintf(b, "\nwebsocket echo (%s)\n\n", how)
-	rows := [][]string{{"case", "server", "server CPU µs/rt", "rt/s", "MB/s", "p50 µs", "p99 µs", "allocs/msg", "vs best peer"}}
+	rows := [][]string{{"case", "server", "server CPU µs/rt", "client", "rt/s", "MB/s", "p50 µs", "p99 µs", "allocs/msg", "vs best peer"}}
 	for i, r := range rep.Echo {
 		name := r.Case.name()
 		if i > 0 && rep.Echo[i-1].Case == r.Case {
 			name = ""
 		}
 		if r.Err != "" && r.ServerCPU.Median == 0 {
-			rows = append(rows, []string{name, r.Label, "FAILED", "-", "-", "-", "-", "-", "-"})
+			rows = append(rows, []string{name, r.Label, "FAILED", "-", "-", "-", "-", "-", "-", "-"})
 			continue
 		}
 		rows = append(rows, []string{
-			name, r.Label, formatSpread(r.ServerCPU), formatRateSpread(r.RoundTrips),
+			name, r.Label, formatSpread(r.ServerCPU), formatSig(r.ClientCPU.Median), formatRateSpread(r.RoundTrips),
 			formatSig(r.MBps.Median), formatSpread(r.P50), formatSpread(r.P99),
 			formatAllocs(r.Allocs.Median), formatVs(r.VsBestPeer),
 		})
 	}
-	alignRows(b, rows, []bool{false, false, true, true, true, true, true, true, true})
+	alignRows(b, rows, []bool{false, false, true, true, true, true, true, true, true, true})
 
 	fmt.Fprintf(b, "\nwebsocket idle memory (%d connections, each after one 16 B echo; %d rounds, a fresh server each)\n\n", firstConns(rep.Memory), cfg.MemRounds)
 	rows = [][]string{{"server", "RSS B/conn", "heap+stacks B/conn", "goroutines/conn", "vs best peer"}}
@@ -62,18 +63,12 @@ func firstConns(rows []memRow) int {
 	return rows[0].Conns
 }
 
-// formatSig prints x with about three significant digits.
+// formatSig prints x with about three significant digits, as formatNs does, and 0 bare.
 func formatSig(x float64) string {
-	switch ax := max(x, -x); {
-	case ax == 0:
+	if x == 0 {
 		return "0"
-	case ax < 10:
-		return strconv.FormatFloat(x, 'f', 2, 64)
-	case ax < 100:
-		return strconv.FormatFloat(x, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(x, 'f', 0, 64)
 	}
+	return formatNs(x)
 }
 
 // formatSpread prints a spread as "median [min-max]", or just the median when the range is a
