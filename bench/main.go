@@ -16,6 +16,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,6 +94,7 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 	only := fs.String("only", "", "run only the `group` named: "+strings.Join(families, ", "))
 	full := fs.Bool("full", false, "the long websocket comparison: more sizes and connection counts,\nlonger measurements, 10,000 idle connections")
 	svgDir := fs.String("svg", "", "also write one SVG bar chart per table into `dir`")
+	from := fs.String("from", "", "run nothing: print the table (or with -svg, the charts) of the JSON report in `file`")
 	profileDir := fs.String("serverprofile", "", "write a CPU profile of each websocket echo server into `dir` (SERVER.pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go -C bench run . [flags]\n\n"+
@@ -119,6 +121,9 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		fmt.Fprintf(stderr, "bench: warning: %s\n", w)
 	}
 
+	if *from != "" {
+		return replay(*from, *jsonOut, *svgDir, stdout, stderr)
+	}
 	if *only != "" && !slices.Contains(families, *only) {
 		fmt.Fprintf(stderr, "bench: bad -only %q: want one of %s\n", *only, strings.Join(families, ", "))
 		return 2
@@ -284,4 +289,37 @@ func checkBaselines(cases []benchcases.Case) []string {
 		}
 	}
 	return warnings
+}
+
+// replay prints a report saved with -json again, as a table or JSON, and writes its charts when
+// svgDir is set: a long run's figures can be laid out again without running it again.
+func replay(file string, jsonOut bool, svgDir string, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	var rep report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		fmt.Fprintf(stderr, "bench: %s is not a report of -json: %v\n", file, err)
+		return 2
+	}
+	if svgDir != "" {
+		paths, err := writeCharts(svgDir, rep)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "bench: wrote %d charts into %s\n", len(paths), svgDir)
+	}
+	if jsonOut {
+		err = writeJSON(stdout, rep)
+	} else {
+		err = writeTable(stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
 }

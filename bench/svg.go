@@ -45,18 +45,13 @@ const (
 	svgTop        = 48
 )
 
-// renderSVG draws c as a self-contained SVG document.
+// renderSVG draws c as a self-contained SVG document. Each section has a scale of its own (its
+// longest bar or whisker fills the bar column), so that a case of 30 µs and one of 3 ms can share
+// a chart: bars compare within a section, the printed figures across them.
 func renderSVG(c chart) []byte {
-	scale := 0.0
 	rows := 0
 	for _, s := range c.Sections {
 		rows += len(s.Bars)
-		for _, b := range s.Bars {
-			scale = max(scale, b.Value, b.Max)
-		}
-	}
-	if scale <= 0 {
-		scale = 1
 	}
 	height := svgTop + len(c.Sections)*svgHeadHeight + rows*svgRowHeight + 16
 	var w bytes.Buffer
@@ -71,6 +66,13 @@ func renderSVG(c chart) []byte {
 			fmt.Fprintf(&w, `<text x="8" y="%d" font-weight="bold">%s</text>`+"\n", y+16, html.EscapeString(s.Name))
 		}
 		y += svgHeadHeight
+		scale := 0.0
+		for _, b := range s.Bars {
+			scale = max(scale, b.Value, b.Max)
+		}
+		if scale <= 0 {
+			scale = 1
+		}
 		for _, b := range s.Bars {
 			fill := "#8da0cb"
 			if b.Highlight {

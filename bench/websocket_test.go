@@ -606,3 +606,45 @@ func TestWebSocketComparison(t *testing.T) {
 		}
 	}
 }
+
+func TestRunFrom(t *testing.T) {
+	rep := sampleReport()
+	rep.WebSocket = sampleWSReport()
+	var saved bytes.Buffer
+	if err := writeJSON(&saved, rep); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "run.json")
+	if err := os.WriteFile(file, saved.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	never := func(wsConfig, io.Writer) (*wsReport, error) {
+		t.Error("-from ran the comparison")
+		return nil, nil
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-from", file, "-svg", filepath.Join(dir, "svg")}, fakeCases(), never, &stdout, &stderr); code != 0 {
+		t.Fatalf("-from = %d; stderr:\n%s", code, stderr.String())
+	}
+	var want bytes.Buffer
+	if err := writeTable(&want, rep); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want.String() {
+		t.Errorf("-from printed\n%s\nwant the saved run's table\n%s", stdout.String(), want.String())
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "svg", "*.svg")); len(files) != 4 {
+		t.Errorf("-from -svg wrote %q, want 4 charts (executor and the websocket three)", files)
+	}
+	stdout.Reset()
+	if code := run([]string{"-from", file, "-json"}, nil, never, &stdout, &stderr); code != 0 || stdout.String() != saved.String() {
+		t.Errorf("-from -json = %d, printed\n%s\nwant the saved JSON again", code, stdout.String())
+	}
+	if code := run([]string{"-from", filepath.Join(dir, "none.json")}, nil, never, &stdout, &stderr); code != 2 {
+		t.Errorf("-from a missing file = %d, want 2", code)
+	}
+	if code := run([]string{"-from", filepath.Join(dir, "svg", "websocket-memory.svg")}, nil, never, &stdout, &stderr); code != 2 {
+		t.Errorf("-from a file that is not JSON = %d, want 2", code)
+	}
+}
