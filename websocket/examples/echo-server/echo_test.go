@@ -9,6 +9,7 @@ import (
 
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/websocket"
+	"github.com/beastgo/beast/websocket/examples/internal/exampletest"
 )
 
 // Every message comes back whole and with its own type, one after another on one connection.
@@ -230,10 +231,10 @@ func TestTwoThreads(t *testing.T) {
 
 // wss://: the server serves TLS with the certificate and key it is given.
 func TestTLS(t *testing.T) {
-	certFile, keyFile, roots := writeCert(t)
-	srv := startServer(t, "-tls-cert", certFile, "-tls-key", keyFile, "-threads", "2")
+	cert := exampletest.SelfSigned(t)
+	srv := startServer(t, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile, "-threads", "2")
 	c := newClients(t)
-	ws := c.dialTLS(srv.addr, roots)
+	ws := c.dialTLS(srv.addr, cert.Roots)
 	checkEcho(t, ws, []byte("over TLS"), true)
 	checkEcho(t, ws, bytes.Repeat([]byte{0xab}, 100_000), false)
 	if err := ws.Close(context.Background(), websocket.CloseReason{Code: 4000, Reason: "tls bye"}); err != nil {
@@ -243,7 +244,7 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("server answered %v, want 4000", got)
 	}
 	// A connection left open is closed with 1001 when the server shuts down, over TLS too.
-	open := c.dialTLS(srv.addr, roots)
+	open := c.dialTLS(srv.addr, cert.Roots)
 	checkEcho(t, open, []byte("still here"), true)
 	var reading sync.WaitGroup
 	var reason websocket.CloseReason

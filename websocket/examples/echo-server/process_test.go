@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,19 +15,13 @@ import (
 	"time"
 
 	"github.com/beastgo/beast/websocket"
+	"github.com/beastgo/beast/websocket/examples/internal/exampletest"
 )
 
 // The built program, as a user runs it: its flags, its "listening on" line, and a SIGTERM that
 // closes the connections it has open with 1001 before it exits 0.
 func TestProcess(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "echo-server")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := exampletest.Build(t, ".")
 	// A bound on the whole test, so that a hung server fails it instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
