@@ -18,7 +18,7 @@ func TestCoder(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			o := newOurSide(t)
 			t.Run("beastgo-server", func(t *testing.T) {
-				runOurServer(t, o, tr, nil, nil, func(ctx context.Context, url string, c Case) report {
+				runOurServer(t, o, tr, catalogue(), nil, func(ctx context.Context, url string, c Case) report {
 					pongs := make(chan string, 1)
 					transport := &http.Transport{TLSClientConfig: tr.client}
 					defer transport.CloseIdleConnections()
@@ -43,7 +43,7 @@ func TestCoder(t *testing.T) {
 					}
 					return coderSession(ctx, conn, c, pongs)
 				})
-				runOurClient(t, o, tr, nil, base, reports)
+				runOurClient(t, o, tr, catalogue(), base, reports)
 			})
 		})
 	}

@@ -18,7 +18,7 @@ func TestGorilla(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			o := newOurSide(t)
 			t.Run("beastgo-server", func(t *testing.T) {
-				runOurServer(t, o, tr, nil, nil, func(ctx context.Context, url string, c Case) report {
+				runOurServer(t, o, tr, catalogue(), nil, func(ctx context.Context, url string, c Case) report {
 					d := gws.Dialer{TLSClientConfig: tr.client, WriteBufferSize: gorillaWriteBuffer(c)}
 					conn, _, err := d.DialContext(ctx, url, nil)
 					if err != nil {
@@ -36,7 +36,7 @@ func TestGorilla(t *testing.T) {
 					}
 					return gorillaSession(ctx, conn, c)
 				})
-				runOurClient(t, o, tr, nil, base, reports)
+				runOurClient(t, o, tr, catalogue(), base, reports)
 			})
 		})
 	}

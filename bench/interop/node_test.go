@@ -20,7 +20,7 @@ func TestNodeWS(t *testing.T) {
 	o := newOurSide(t)
 	t.Run("beastgo-server", func(t *testing.T) {
 		p := startNode(t, node, modules, cases, "client")
-		runOurServer(t, o, plainTCP, nil, nil, func(ctx context.Context, url string, c Case) report {
+		runOurServer(t, o, plainTCP, catalogue(), nil, func(ctx context.Context, url string, c Case) report {
 			if _, err := fmt.Fprintf(p.stdin, "%s %s\n", c.Name, url); err != nil {
 				return report{Name: c.Name, Error: "telling node the case: " + err.Error()}
 			}
@@ -33,7 +33,7 @@ func TestNodeWS(t *testing.T) {
 	})
 	t.Run("beastgo-client", func(t *testing.T) {
 		p := startNode(t, node, modules, cases, "server")
-		runOurClient(t, o, plainTCP, nil, fmt.Sprintf("ws://127.0.0.1:%d", p.port), p.reports)
+		runOurClient(t, o, plainTCP, catalogue(), fmt.Sprintf("ws://127.0.0.1:%d", p.port), p.reports)
 	})
 }
 

@@ -11,11 +11,11 @@ import (
 	"github.com/beastgo/beast/websocket"
 )
 
-// runOurServer runs the catalogue with our Stream as the server and the peer's dial as its
-// client, one subtest per case. accept configures our server (nil for the defaults).
-func runOurServer(t *testing.T, o *ourSide, tr transport, skip unsupported, accept *websocket.AcceptOptions,
+// runOurServer runs cases with our Stream as the server and the peer's dial as its client, one
+// subtest per case. accept configures our server (nil for the defaults).
+func runOurServer(t *testing.T, o *ourSide, tr transport, cases []Case, accept *websocket.AcceptOptions,
 	dial func(ctx context.Context, url string, c Case) report) {
-	for _, c := range playable(t, skip) {
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), caseTimeout)
 			defer cancel()
@@ -29,11 +29,11 @@ func runOurServer(t *testing.T, o *ourSide, tr transport, skip unsupported, acce
 	}
 }
 
-// runOurClient runs the catalogue with our Stream as the client of a peer serving at base
+// runOurClient runs cases with our Stream as the client of a peer serving at base
 // (ws://127.0.0.1:port, or wss://), one subtest per case, the case's name as the path; the peer
 // reports each connection's end into reports.
-func runOurClient(t *testing.T, o *ourSide, tr transport, skip unsupported, base string, reports *reportBox) {
-	for _, c := range playable(t, skip) {
+func runOurClient(t *testing.T, o *ourSide, tr transport, cases []Case, base string, reports *reportBox) {
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), caseTimeout)
 			defer cancel()
@@ -107,13 +107,17 @@ func (b *reportBox) put(rep report) {
 	}
 }
 
+// channel returns the channel name's report comes on.
+func (b *reportBox) channel(name string) <-chan report {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.box(name)
+}
+
 // wait returns the report for name, or ctx's error.
 func (b *reportBox) wait(ctx context.Context, name string) (report, error) {
-	b.mu.Lock()
-	ch := b.box(name)
-	b.mu.Unlock()
 	select {
-	case rep := <-ch:
+	case rep := <-b.channel(name):
 		return rep, nil
 	case <-ctx.Done():
 		return report{}, fmt.Errorf("no report for %s: %w", name, ctx.Err())
