@@ -2,11 +2,10 @@ package composed_test
 
 // Tests of what running a spawned body on a coroutine must keep: no goroutine left behind, awaits
 // that allocate nothing, a body's defers that await while it unwinds, Await refused outside the
-// body, and a Run goroutine locked to its thread.
+// body, and a Run goroutine locked to its thread. (The body's panic and Goexit: spawn_test.go.)
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -57,35 +56,6 @@ func TestSpawnWithAContextAlreadyDoneMakesNoCoroutine(t *testing.T) {
 	}
 }
 
-func TestSpawnBodyGoexitLeavesNoGoroutine(t *testing.T) {
-	for _, awaits := range []int{0, 3} {
-		t.Run(fmt.Sprintf("after %d awaits", awaits), func(t *testing.T) {
-			before := goleak.IgnoreCurrent()
-			io := executor.NewIOContext()
-			obj := newTestIO(io)
-			deferred := false
-			inIOHandler(io, func() { // the first step runs inside Spawn, on Run's goroutine
-				composed.Spawn(io, completion.Callback(func(opResult) { t.Error("the handler was called") }),
-					func(y *composed.Yield) opResult {
-						defer func() { deferred = true }()
-						for i := range awaits {
-							composed.Await(y, func(h completion.Handler[opResult]) { obj.AsyncImmediate(i, h) })
-						}
-						runtime.Goexit()
-						return opResult{}
-					})
-			})
-			if !deferred {
-				t.Fatal("the body's defers did not run")
-			}
-			if !io.Stopped() {
-				t.Fatal("Run returned without running out of work")
-			}
-			goleak.VerifyNone(t, before)
-		})
-	}
-}
-
 // A body's defers run in its steps, so one may await while the body unwinds (closing what it
 // opened, say): the panic, or the Goexit, goes on once the deferred await is done.
 func TestSpawnDeferredAwaitWhileTheBodyUnwinds(t *testing.T) {
@@ -110,11 +80,7 @@ func TestSpawnDeferredAwaitWhileTheBodyUnwinds(t *testing.T) {
 					runtime.Goexit()
 					return opResult{}
 				})
-			var v any
-			func() {
-				defer func() { v = recover() }()
-				io.Run()
-			}()
+			v := runPanicValue(io)
 			var want any
 			if end == "panic" {
 				want = spawnPanic{"unwinding", 2}

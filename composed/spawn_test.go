@@ -1,6 +1,7 @@
 package composed_test
 
 import (
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -113,34 +114,46 @@ func TestYieldAccessors(t *testing.T) {
 	}
 }
 
-// A body that ends its goroutine with runtime.Goexit ends the operation as a panic does, without
-// one (found by a review: Run panicked with nil): Run returns once out of work, the handler is
-// never called, and the body's defers ran.
+// runPanicValue runs io and returns what Run panicked with, nil if it returned.
+func runPanicValue(io *executor.IOContext) (v any) {
+	defer func() { v = recover() }()
+	io.Run()
+	return nil
+}
+
+// A body that calls runtime.Goexit ends the operation as a panic does, without one: Run returns
+// once out of work, the handler is never called, the body's defers ran, and its coroutine has
+// ended.
 func TestSpawnBodyGoexitEndsTheOperationWithoutAPanic(t *testing.T) {
-	io := executor.NewIOContext()
-	obj := newTestIO(io)
-	called, deferred := false, false
-	composed.Spawn(io, completion.Callback(func(opResult) { called = true }), func(y *composed.Yield) opResult {
-		defer func() { deferred = true }()
-		composed.Await(y, func(h completion.Handler[opResult]) { obj.AsyncImmediate(1, h) })
-		runtime.Goexit()
-		return opResult{}
-	})
-	var v any
-	func() {
-		defer func() { v = recover() }()
-		io.Run()
-	}()
-	if v != nil {
-		t.Fatalf("Run panicked with %v", v)
-	}
-	if called {
-		t.Fatal("the handler was called")
-	}
-	if !deferred {
-		t.Fatal("the body's defers did not run")
-	}
-	if !io.Stopped() {
-		t.Fatal("Run returned without running out of work")
+	for _, awaits := range []int{0, 3} {
+		t.Run(fmt.Sprintf("after %d awaits", awaits), func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
+			io := executor.NewIOContext()
+			obj := newTestIO(io)
+			called, deferred := false, false
+			io.Post(func() { // from a handler, so the first step runs inside Spawn
+				composed.Spawn(io, completion.Callback(func(opResult) { called = true }), func(y *composed.Yield) opResult {
+					defer func() { deferred = true }()
+					for i := range awaits {
+						composed.Await(y, func(h completion.Handler[opResult]) { obj.AsyncImmediate(i, h) })
+					}
+					runtime.Goexit()
+					return opResult{}
+				})
+			})
+			if v := runPanicValue(io); v != nil {
+				t.Fatalf("Run panicked with %v", v)
+			}
+			if called {
+				t.Fatal("the handler was called")
+			}
+			if !deferred {
+				t.Fatal("the body's defers did not run")
+			}
+			if !io.Stopped() {
+				t.Fatal("Run returned without running out of work")
+			}
+			goleak.VerifyNone(t, before)
+		})
 	}
 }
