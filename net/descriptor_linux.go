@@ -73,7 +73,7 @@ type op struct {
 	busy    bool // started and its handler not yet invoked
 	pending bool // waiting for readiness in the reactor
 	b       []byte
-	gather  *gatherState // a gather write's buffers and iovecs: made by the op's first, and kept
+	gather  *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
 	res     IOResult
 	work    completion.Work // on d.ex and the handler's executor, while busy
 	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
@@ -434,6 +434,8 @@ func (o *op) takeLocked() outcome {
 	}
 	if o.kind == opWriteBuffers {
 		o.gather.bufs = nil
+		gatherStates.Put(o.gather)
+		o.gather = nil
 	}
 	o.hIO, o.hErr, o.b, o.work = nil, nil, nil, completion.Work{}
 	o.busy = false

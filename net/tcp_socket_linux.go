@@ -166,14 +166,18 @@ func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 // for the next call.
 const maxGatherBuffers = 64
 
+// gatherStates holds the iovec arrays of gather writes not in flight: about 1 KiB each, which a
+// socket holds only while its gather write is in flight, so that an idle connection keeps none.
+var gatherStates = sync.Pool{New: func() any { return new(gatherState) }}
+
 // AsyncWriteSomeBuffers writes at least one byte of the concatenation of bufs, unless all are
 // empty or an error occurs, and completes h with how many in all: a gather write, with one
 // sendmsg(2) (the socket call's writev(2)) for the first 64 non-empty buffers, the rest left for
 // the next call as a short write leaves the end of a buffer. It never modifies bufs or the slices
 // in it, which must stay untouched until h runs. All buffers empty completes at once (posted) with
 // N == 0. It is the write direction's one operation, as AsyncWriteSome is, with the same rules
-// for cancellation, Close and errors, and allocates nothing per call once the socket's first
-// gather write has made its iovec array.
+// for cancellation, Close and errors, and allocates nothing per call once a pool has iovec arrays
+// to lend: the socket holds one only while the write is in flight.
 func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IOResult]) {
 	s.startIO(opWriteBuffers, nil, bufs, h)
 }
@@ -198,9 +202,7 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.H
 	}
 	o.b, o.hIO = b, h
 	if kind == opWriteBuffers {
-		if o.gather == nil {
-			o.gather = new(gatherState)
-		}
+		o.gather = gatherStates.Get().(*gatherState)
 		o.gather.bufs = bufs
 	}
 	o.start(ctx)

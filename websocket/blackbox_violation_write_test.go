@@ -27,6 +27,7 @@ func TestBBWriteAfterViolationClose(t *testing.T) {
 			p := openHookedPair(t, o, o, wo, wo)
 			s, own, peer := p.ends(role)
 			rd := startIO(p.ioc, func(h completion.Handler[net.IOResult]) { s.AsyncRead(net.NewFlatBuffer(0), h) })
+			p.hook(role).n = 0 // count from the write's start, whether or not the read has begun its own
 			p.hook(role).before = func(i int) {
 				if i == n {
 					own.Append(rawFrame(true, 0x3, role == websocket.RoleServer, nil))

@@ -227,7 +227,7 @@ func TestBlockingReadCancelled(t *testing.T) {
 		_, err := server.ReadSome(ctx, make([]byte, 16))
 		done <- err
 	}()
-	waitUntil(ioc, func() bool { return server.rd.busy })
+	waitUntil(ioc, func() bool { return server.rs.busy })
 	cancel()
 	err := <-done
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, completion.ErrOperationAborted) {
@@ -321,7 +321,7 @@ func TestBlockingHandshakeCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- server.Accept(ctx, nil) }()
-	waitUntil(ioc, func() bool { return server.hs.busy })
+	waitUntil(ioc, func() bool { return server.hs != nil && server.hs.busy })
 	cancel()
 	err := <-done
 	for _, target := range []error{ErrHandshake, context.Canceled, completion.ErrOperationAborted} {
@@ -387,7 +387,7 @@ func TestBlockingExecutorNotRunning(t *testing.T) {
 	}
 	// The read never started, so the stream is as it was: not open, and no read is busy.
 	ioc.Poll()
-	if s.rd.busy {
+	if s.rs.busy {
 		t.Fatal("a read abandoned before it started left the stream busy")
 	}
 }

@@ -219,7 +219,7 @@ func (c *closeOp) afterRead(op *composed.Op[error], err error) {
 		// AsyncClose's own read never started: its context (AsyncClose's) was already done.
 		c.end(op, s.breakNext(err))
 	default:
-		r := &s.rd
+		r := s.takeReadOp()
 		r.busy, r.drain, r.holdsMu = true, true, false
 		r.some, r.b, r.buf, r.n = true, nil, nil, 0
 		if r.phase == phasePayload {

@@ -187,7 +187,7 @@ func TestNetConnCloseEndsCalls(t *testing.T) {
 		_, err := sc.Read(make([]byte, 8))
 		read <- err
 	}()
-	waitUntil(ioc, func() bool { return server.rd.busy })
+	waitUntil(ioc, func() bool { return server.rs.busy })
 	peer := make(chan error, 1)
 	go func() { // the peer answers the close frame when it reads it
 		_, err := cc.Read(make([]byte, 8))
@@ -294,7 +294,7 @@ func TestNetConnDeadlineInFlight(t *testing.T) {
 		_, err := sc.Read(make([]byte, 8))
 		read <- err
 	}()
-	waitUntil(ioc, func() bool { return server.rd.busy })
+	waitUntil(ioc, func() bool { return server.rs.busy })
 	sc.SetReadDeadline(time.Now())
 	err := <-read
 	if !isTimeout(err) || !errors.Is(err, completion.ErrOperationAborted) {
@@ -337,7 +337,7 @@ func TestNetConnContextEnd(t *testing.T) {
 			_, err := sc.Read(make([]byte, 8))
 			read <- err
 		}()
-		waitUntil(ioc, func() bool { return server.rd.busy })
+		waitUntil(ioc, func() bool { return server.rs.busy })
 		cancel()
 		if err := <-read; !errors.Is(err, context.Canceled) || !errors.Is(err, completion.ErrOperationAborted) {
 			t.Fatalf("read when the context ended: %v; want context.Canceled and ErrOperationAborted", err)

@@ -1,11 +1,13 @@
 package websocket
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
+	"github.com/beastgo/beast/executor"
 	"github.com/beastgo/beast/net"
 )
 
@@ -14,21 +16,21 @@ import (
 const readChunk = 64 << 10
 
 // GotText reports whether the message being read, or last read, is a text message.
-func (s *Stream) GotText() bool { return s.rd.text }
+func (s *Stream) GotText() bool { return s.rs.text }
 
 // GotBinary reports whether the message being read, or last read, is a binary message.
-func (s *Stream) GotBinary() bool { return !s.rd.text }
+func (s *Stream) GotBinary() bool { return !s.rs.text }
 
 // IsMessageDone reports whether the last read ended a message: the next read starts a new one.
 // It is true before the first read.
-func (s *Stream) IsMessageDone() bool { return s.rd.msgDone }
+func (s *Stream) IsMessageDone() bool { return s.rs.msgDone }
 
 // ReadSizeHint returns a good size for the buffer of the next read (Beast's read_size_hint):
 // the payload bytes left in the frame being read, when a message is in progress and its frame
 // announced them, and otherwise initial (4096 when initial <= 0); never more than what the
 // message size limit still allows.
 func (s *Stream) ReadSizeHint(initial int) int {
-	r := &s.rd
+	r := &s.rs
 	if !r.msgDone && r.phase == phasePayload && r.frameLeft > 0 {
 		return int(min(r.frameLeft, 1<<31-1))
 	}
@@ -74,13 +76,13 @@ func (s *Stream) AsyncRead(buf net.DynamicBuffer, h completion.Handler[net.IORes
 }
 
 func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler[net.IOResult]) {
-	r := &s.rd
+	rs := &s.rs
 	if err := s.usable(); err != nil {
 		// First: once closing, AsyncClose's own read may be the one in flight.
 		failNow(s.Executor(), h, err)
 		return
 	}
-	if r.busy {
+	if rs.busy {
 		failNow(s.Executor(), h, ErrOperationInProgress)
 		return
 	}
@@ -89,13 +91,93 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 		return
 	}
 	noteStep(s, h)
-	r.busy, r.holdsMu, r.drain = true, true, false
+	rs.busy = true
+	if s.parkable(b, buf) {
+		if ctx := completion.AssociatedContext(h); ctx == nil || ctx.Err() == nil {
+			rs.parked, rs.parkedB, rs.parkedBuf = h, b, buf
+			s.next.AsyncReadSome(rs.hdr[:2], (*parkedRead)(s))
+			return
+		}
+		// A context already done: Start's rule (composed.SkippedBody) below.
+	}
+	r := s.takeReadOp()
+	r.holdsMu, r.drain = true, false
 	r.b, r.buf, r.n, r.some = b, buf, 0, buf == nil
 	r.op.Start(s.Executor(), h, r)
 }
 
-// Skipped undoes startRead when the read's context was done before it started (composed.SkippedBody).
+// parkable reports whether a read may wait for the next frame's first bytes without its state:
+// between frames, with no bytes of the handshake's left to take and somewhere to put a payload.
+// Most reads of a server wait so for most of their life, which is why an idle stream holds no
+// read state (readOp is about 400 bytes, a parked read none).
+func (s *Stream) parkable(b []byte, buf net.DynamicBuffer) bool {
+	rs := &s.rs
+	return rs.phase == phaseHeader && rs.hdrLen == 0 && len(s.readAhead()) == 0 && (buf != nil || len(b) > 0)
+}
+
+// parkedRead is the handler of a parked read's read of the next frame's first two bytes: the
+// Stream itself, answering for the parked handler's associated executor and context, so that
+// parking allocates nothing and the next layer holds work on, completes on and is cancelled by
+// what the caller's handler says.
+type parkedRead Stream
+
+// Executor returns the parked handler's associated executor, or nil when it has none.
+func (p *parkedRead) Executor() executor.Executor {
+	return completion.AssociatedExecutor(p.rs.parked, nil)
+}
+
+// Context returns the parked handler's associated context, or nil when it has none.
+func (p *parkedRead) Context() context.Context { return completion.AssociatedContext(p.rs.parked) }
+
+// Complete starts the read proper, with the parked read's result as its first inner read's. It
+// runs on the parked handler's executor, where the read's steps run.
+func (p *parkedRead) Complete(res net.IOResult) {
+	s := (*Stream)(p)
+	rs := &s.rs
+	h, b, buf := rs.parked, rs.parkedB, rs.parkedBuf
+	rs.parked, rs.parkedB, rs.parkedBuf = nil, nil, nil
+	r := s.takeReadOp()
+	r.holdsMu, r.drain = true, false
+	r.b, r.buf, r.n, r.some = b, buf, 0, buf == nil
+	if ctx := completion.AssociatedContext(h); ctx != nil && ctx.Err() != nil && res.Err == nil {
+		// The context ended as the bytes came: Start below skips the read (Skipped), which ends
+		// the stream with this error, as a read cancelled while it waits does.
+		res.Err = completion.Canceled(ctx)
+	}
+	r.primed, r.first = true, res
+	r.op.Start(s.Executor(), h, r)
+}
+
+// takeReadOp takes a read's state from the pool for s.
+func (s *Stream) takeReadOp() *readOp {
+	r := readOps.Get().(*readOp)
+	r.s, r.readState = s, &s.rs
+	return r
+}
+
+// readOps holds the states of reads not in flight.
+var readOps = sync.Pool{New: func() any { return new(readOp) }}
+
+// Released puts the read's state back in the pool once the read is over (composed.ReleasedBody).
+func (r *readOp) Released() {
+	r.s, r.readState = nil, nil
+	r.b, r.buf, r.prepared = nil, nil, nil
+	r.primed, r.first = false, net.IOResult{}
+	readOps.Put(r)
+}
+
+// Skipped undoes startRead when the read's context was done before it started
+// (composed.SkippedBody). A parked read whose context ended while it waited is no such read: it
+// started, and its cancellation ends the stream, as every read's does.
 func (r *readOp) Skipped() {
+	if r.primed {
+		r.primed = false
+		err := r.first.Err
+		if err == nil { // the context ended between Complete's look and Start's
+			err = completion.ErrOperationAborted
+		}
+		r.s.breakNext(err)
+	}
 	r.busy = false
 	r.b, r.buf = nil, nil
 	if r.holdsMu {
@@ -119,34 +201,47 @@ const (
 	phaseTeardown                    // the teardown of the next layer
 )
 
-// readOp is the state of the stream's read side: the frame being read, which lasts from one read
-// to the next, and the read operation in flight, whose Op is kept so that reading allocates
-// nothing.
+// readState is what the stream's read side keeps from one read to the next: the frame and the
+// message being read, and a read parked until the next frame's first bytes arrive.
+type readState struct {
+	busy    bool // a user's read is in flight, parked or not
+	phase   readPhase
+	msg     messageState
+	msgDone bool
+	text    bool
+	utf8    utf8Checker
+	hdr     [maxHeaderSize]byte // the header being read: a parked read reads its first two bytes here
+	hdrLen  int
+	frame   frameHeader
+	// frameLeft is the payload bytes of the current data frame not yet read.
+	frameLeft uint64
+	maskPos   int
+	msgSize   uint64
+
+	// The parked read's handler and destination (one of the two), while it waits.
+	parked    completion.Handler[net.IOResult]
+	parkedB   []byte
+	parkedBuf net.DynamicBuffer
+}
+
+// readOp is the state of a read in flight. It comes from a pool when the read starts, or when a
+// parked read's first bytes arrive, and goes back just before the handler runs
+// (composed.ReleasedBody), so that reading allocates nothing once the pool is warm and an idle
+// stream holds none of it. The state that lasts between reads it reaches through readState.
 type readOp struct {
+	*readState
 	s  *Stream
 	op composed.Op[net.IOResult]
 
-	busy     bool
 	holdsMu  bool              // the read holds s.readMu (a user's read; AsyncClose's holds it itself)
 	drain    bool              // AsyncClose's read: discard everything until the peer's close frame
 	some     bool              // AsyncReadSome: deliver what comes, not a whole message
+	primed   bool              // first is the result of the read's first inner read (a parked read's)
 	b        []byte            // AsyncReadSome's destination
 	buf      net.DynamicBuffer // AsyncRead's destination, or nil
 	prepared []byte            // the area of buf the read in flight fills
 	n        int               // payload bytes delivered by this read
-	phase    readPhase
-
-	// The frame being read, kept between reads.
-	hdr       [maxHeaderSize]byte
-	hdrLen    int
-	frame     frameHeader
-	frameLeft uint64 // payload bytes of the current data frame not yet read
-	maskPos   int
-	msg       messageState
-	msgSize   uint64
-	msgDone   bool
-	text      bool
-	utf8      utf8Checker
+	first    net.IOResult
 
 	ctlLen int         // bytes of the control frame's payload read
 	cs     *ctlScratch // from a pool while a control frame is handled, or a payload dropped
@@ -192,6 +287,11 @@ func (r *readOp) dropScratch() {
 // the next layer down.
 func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 	if !op.Resumed() {
+		if r.primed {
+			r.primed = false
+			r.gotRead(op, r.first)
+			return
+		}
 		r.next(op)
 		return
 	}
@@ -244,7 +344,11 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 		r.complete(op, r.cs.endErr)
 		return
 	}
-	res := r.read.Value
+	r.gotRead(op, r.read.Value)
+}
+
+// gotRead takes in the result of an inner read of the frame's bytes and goes on.
+func (r *readOp) gotRead(op *composed.Op[net.IOResult], res net.IOResult) {
 	if res.N > 0 && r.s.tm != nil {
 		r.s.tm.activity = true
 	}
@@ -533,10 +637,11 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 
 // readInto starts one read of the next layer into dst.
 func (r *readOp) readInto(op *composed.Op[net.IOResult], dst []byte) {
-	if len(r.s.hs.readAhead) > 0 {
+	if ahead := r.s.readAhead(); len(ahead) > 0 {
 		// Bytes that came in behind the handshake's HTTP head are the stream's first.
-		n := copy(dst, r.s.hs.readAhead)
-		r.s.hs.readAhead = r.s.hs.readAhead[n:]
+		n := copy(dst, ahead)
+		r.s.hs.readAhead = ahead[n:]
+		r.s.dropHandshake()
 		composed.Into(op, &r.read).Complete(net.IOResult{N: n})
 		return
 	}

@@ -63,12 +63,12 @@ type Stream struct {
 	wrBusy       bool
 	wr           *writeOp
 
-	rd readOp
-	cl *closeOp       // made by the first AsyncClose: most of a stream's life has no use for it
-	pp *pingOp        // made by the first ping or pong
-	ka *pingOp        // the keep-alive ping's, made by the first
-	hs handshakeState // the opening handshake's outcome (stream_handshake_client.go)
-	tm *streamTimer   // the handshake, idle and close timeouts (timeout.go), made on first use
+	rs readState       // the read side between reads; a read in flight has a readOp from a pool
+	cl *closeOp        // made by the first AsyncClose: most of a stream's life has no use for it
+	pp *pingOp         // made by the first ping or pong
+	ka *pingOp         // the keep-alive ping's, made by the first
+	hs *handshakeState // the opening handshake's outcome, while any of it is of use (stream_handshake_client.go)
+	tm *streamTimer    // the handshake, idle and close timeouts (timeout.go), made on first use
 
 	control func(kind FrameType, payload []byte) // SetControlCallback's function, or nil
 
@@ -99,8 +99,7 @@ func NewStream(next net.AsyncStream, opts *Options) *Stream {
 		s.opts = *opts
 	}
 	s.gather, _ = next.(net.AsyncBuffersWriteStream)
-	s.rd.s = s
-	s.rd.msgDone = true
+	s.rs.msgDone = true
 	s.wrOpcode = OpText
 	return s
 }

@@ -29,14 +29,49 @@ type handshakeState struct {
 	readAhead []byte
 }
 
+// handshake returns the stream's handshake state, making it on first use.
+func (s *Stream) handshake() *handshakeState {
+	if s.hs == nil {
+		s.hs = new(handshakeState)
+	}
+	return s.hs
+}
+
+// dropHandshake lets the handshake state go once nothing in it is left to give: a server with
+// no subprotocol whose first frames have been read keeps none of it (56 bytes less per idle
+// connection).
+func (s *Stream) dropHandshake() {
+	if h := s.hs; h != nil && !h.busy && h.resp == nil && h.subprotocol == "" && len(h.readAhead) == 0 {
+		s.hs = nil
+	}
+}
+
+// readAhead returns the bytes read past the HTTP head that no frame read has taken yet.
+func (s *Stream) readAhead() []byte {
+	if s.hs == nil {
+		return nil
+	}
+	return s.hs.readAhead
+}
+
 // Response returns the server's answer to the client's opening handshake (the out-parameter of
 // Beast's handshake): the 101 response after AsyncHandshake succeeded, or the refusal it failed
 // on (whose Body holds only the bytes that arrived with its head). It is nil before a client
 // handshake has received a response, and on a server.
-func (s *Stream) Response() *http.Response { return s.hs.resp }
+func (s *Stream) Response() *http.Response {
+	if s.hs == nil {
+		return nil
+	}
+	return s.hs.resp
+}
 
 // Subprotocol returns the subprotocol the opening handshake agreed on, or "" when none was.
-func (s *Stream) Subprotocol() string { return s.hs.subprotocol }
+func (s *Stream) Subprotocol() string {
+	if s.hs == nil {
+		return ""
+	}
+	return s.hs.subprotocol
+}
 
 // errHandshakeStarted is the error of a handshake on a stream already opened or opening.
 var errHandshakeStarted = fmt.Errorf("%w: the stream is already open or opening", ErrHandshake)
@@ -63,7 +98,7 @@ func hsWrap(what string, err error) error {
 // operation may be started on the stream until h has run.
 func (s *Stream) AsyncHandshake(host, target string, opts *HandshakeOptions, h completion.Handler[error]) {
 	op := &clientHandshake{s: s}
-	if s.hs.busy || s.open || s.err != nil {
+	if s.handshake().busy || s.open || s.err != nil {
 		op.err = errHandshakeStarted
 	} else {
 		s.hs.busy = true
@@ -166,6 +201,7 @@ func (c *clientHandshake) Step(op *composed.Op[error]) {
 func (c *clientHandshake) Skipped() {
 	if c.err != errHandshakeStarted {
 		c.s.hs.busy = false
+		c.s.dropHandshake()
 		c.s.tm.stop()
 	}
 }
@@ -174,6 +210,7 @@ func (c *clientHandshake) Skipped() {
 func (c *clientHandshake) finish(op *composed.Op[error], err error) {
 	if err != errHandshakeStarted {
 		c.s.hs.busy = false
+		c.s.dropHandshake()
 		err = c.s.handshakeFailed(err)
 	}
 	op.Complete(err)

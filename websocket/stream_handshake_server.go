@@ -67,7 +67,7 @@ type serverHandshake struct {
 // on an open or opening stream fails with.
 func (a *serverHandshake) begin() bool {
 	s := a.s
-	if s.hs.busy || s.open || s.err != nil {
+	if s.handshake().busy || s.open || s.err != nil {
 		a.err = errHandshakeStarted
 		return false
 	}
@@ -173,6 +173,7 @@ func (a *serverHandshake) Skipped() {
 	if a.err != errHandshakeStarted {
 		a.s.hs.busy = false
 		a.s.hs.readAhead = nil
+		a.s.dropHandshake()
 		a.s.tm.stop()
 	}
 }
@@ -184,6 +185,7 @@ func (a *serverHandshake) finish(op *composed.Op[error], err error) {
 		if err != nil {
 			a.s.hs.readAhead = nil
 		}
+		a.s.dropHandshake()
 		err = a.s.handshakeFailed(err)
 	}
 	op.Complete(err)

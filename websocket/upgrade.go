@@ -54,8 +54,9 @@ func Upgrade(w http.ResponseWriter, r *http.Request, ex executor.Executor, opts 
 		return nil, hsWrap("writing the response", err)
 	}
 	s := NewStream(net.FromConn(conn, ex), streamOpts)
-	s.hs.subprotocol = proto
+	s.handshake().subprotocol = proto
 	s.hs.readAhead = rest
+	s.dropHandshake()
 	s.setRole(roleServer)
 	return s, nil
 }
