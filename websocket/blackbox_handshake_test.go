@@ -270,6 +270,7 @@ func TestBBAcceptRefusals(t *testing.T) {
 		{"short key", edit("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="), nil, websocket.ErrBadSecKey, 400},
 		{"no version", edit("Sec-WebSocket-Version: 13\r\n", ""), nil, websocket.ErrNoSecVersion, 400},
 		{"version 8", edit("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), nil, websocket.ErrBadSecVersion, 426},
+		{"malformed header line", edit("Host: example.com\r\n", "Host: example.com\r\nno colon here\r\n"), nil, websocket.ErrMalformedRequest, 400},
 		{"cross origin", edit("Host: example.com\r\n", "Host: example.com\r\nOrigin: https://evil.example\r\n"), nil, websocket.ErrOriginRefused, 403},
 		{"too big", edit("Host: example.com\r\n", "Host: example.com\r\nCookie: "+strings.Repeat("c", 600)+"\r\n"),
 			&websocket.AcceptOptions{MaxRequestBytes: 512}, websocket.ErrBufferOverflow, 431},

@@ -26,8 +26,8 @@ import (
 // response head is one section 4.1 says it accepts: HTTP/1.1, status 101, an Upgrade header
 // holding "websocket" and a Connection header holding "Upgrade" (case-insensitive tokens), one
 // Sec-WebSocket-Accept equal to base64(SHA-1(key + GUID)), and at most one subprotocol, an
-// offered one. (Item 5 of the section, refusing a Sec-WebSocket-Extensions the client did not
-// offer, is not in the oracle: the client does not enforce it.) On success the bytes behind the head must be the stream's first: a message the
+// offered one, and no extension (the client offers none, and item 5 of the section refuses an
+// extension the client did not offer). On success the bytes behind the head must be the stream's first: a message the
 // fuzz input carries there is read back. On failure the error must match ErrHandshake and the
 // stream must not be open.
 func FuzzHandshakeResponse(f *testing.F) {
@@ -36,6 +36,8 @@ func FuzzHandshakeResponse(f *testing.F) {
 		ok + "\r\n",
 		ok + "Sec-WebSocket-Protocol: v2\r\n\r\n",
 		ok + "Sec-WebSocket-Protocol: other\r\n\r\n",
+		ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+		ok + "Sec-WebSocket-Extensions: , \r\n\r\n",
 		ok + "\r\n\x81\x02hi",
 		"HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept:  {accept} \r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno",
@@ -173,17 +175,24 @@ func acceptableResponse(resp []byte, key string, offered []string) (ok bool, hea
 		return false, headEnd
 	}
 	accept := r.Header.Values("Sec-WebSocket-Accept")
-	var protos []string
-	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for _, e := range strings.Split(v, ",") {
-			if e = strings.Trim(e, " \t"); e != "" {
-				protos = append(protos, e)
-			}
-		}
-	}
+	protos := headerTokens(r.Header, "Sec-WebSocket-Protocol")
 	ok = r.ProtoMajor == 1 && r.ProtoMinor == 1 && r.StatusCode == http.StatusSwitchingProtocols &&
 		tokenIn(r.Header, "Upgrade", "websocket") && tokenIn(r.Header, "Connection", "upgrade") &&
 		len(accept) == 1 && strings.Trim(accept[0], " \t") == rfcAccept(key) &&
-		(len(protos) == 0 || len(protos) == 1 && (protos[0] == offered[0] || protos[0] == offered[1]))
+		(len(protos) == 0 || len(protos) == 1 && (protos[0] == offered[0] || protos[0] == offered[1])) &&
+		len(headerTokens(r.Header, "Sec-WebSocket-Extensions")) == 0
 	return ok, headEnd
+}
+
+// headerTokens returns the non-empty comma-separated elements of every value of h's field name.
+func headerTokens(h http.Header, name string) []string {
+	var tokens []string
+	for _, v := range h.Values(name) {
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.Trim(e, " \t"); e != "" {
+				tokens = append(tokens, e)
+			}
+		}
+	}
+	return tokens
 }

@@ -80,7 +80,10 @@ func buildRequest(host, target, key string, subprotocols []string, decorate func
 // checkResponse checks the server's answer to an upgrade request that carried key and offered
 // the subprotocols offered (RFC 6455 section 4.1, in Beast's order): HTTP/1.1, status 101, the
 // Connection and Upgrade tokens, and Sec-WebSocket-Accept. It returns the subprotocol the server
-// chose, "" for none, and fails with ErrBadSubprotocol if the server chose one not offered.
+// chose, "" for none, and fails with ErrBadSubprotocol if the server chose one not offered, and
+// with ErrBadExtension if it named any extension: the client offers none (section 4.1's fifth
+// check: an extension the client did not ask for fails the connection), so frames compressed by
+// one would otherwise be refused later for their reserved bits.
 func checkResponse(resp *http.Response, key string, offered []string) (subprotocol string, err error) {
 	if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
 		return "", ErrBadHTTPVersion
@@ -97,6 +100,9 @@ func checkResponse(resp *http.Response, key string, offered []string) (subprotoc
 	}
 	if len(accept) != 1 || strings.Trim(accept[0], " \t") != hsAcceptKey(key) {
 		return "", ErrBadSecAccept
+	}
+	if len(hsTokens(resp.Header, "Sec-WebSocket-Extensions")) != 0 {
+		return "", ErrBadExtension
 	}
 	chosen := hsTokens(resp.Header, "Sec-WebSocket-Protocol")
 	switch {

@@ -51,11 +51,13 @@ var (
 	ErrNoSecVersion        = handshakeError(http.StatusBadRequest, "no Sec-WebSocket-Version header")
 	ErrBadSecVersion       = handshakeError(http.StatusUpgradeRequired, "Sec-WebSocket-Version is not 13")
 	ErrOriginRefused       = handshakeError(http.StatusForbidden, "cross-origin request refused")
+	ErrMalformedRequest    = handshakeError(http.StatusBadRequest, "upgrade request is not valid HTTP")
 
 	ErrNoSecAccept     = handshakeError(0, "no Sec-WebSocket-Accept header")
 	ErrBadSecAccept    = handshakeError(0, "Sec-WebSocket-Accept does not match the key")
 	ErrUpgradeDeclined = handshakeError(0, "server declined the upgrade (status not 101)")
 	ErrBadSubprotocol  = handshakeError(0, "server chose a subprotocol the client did not offer")
+	ErrBadExtension    = handshakeError(0, "server chose an extension the client did not offer")
 )
 
 // ErrBufferOverflow reports an upgrade request larger than AcceptOptions.MaxRequestBytes (Beast's

@@ -153,7 +153,7 @@ func (a *serverHandshake) gotRequest(op *composed.Op[error], res net.IOResult) {
 		all := a.buf.Bytes()
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(all[:res.N])))
 		if err != nil {
-			a.refuse(fmt.Errorf("%w: parsing the request: %w", ErrHandshake, err))
+			a.refuse(fmt.Errorf("%w: %w", ErrMalformedRequest, err))
 			break
 		}
 		if rest := all[res.N:]; len(rest) > 0 {
