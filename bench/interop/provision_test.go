@@ -62,7 +62,7 @@ func need(t *testing.T, what, out string, err error) {
 		return
 	}
 	if errors.Is(err, errUnreachable) {
-		t.Skipf("skipped: %s: %v (the registry cannot be reached from this machine):\n%s", what, err, out)
+		t.Skipf("skipped: %s failed because its package registry cannot be reached from this machine:\n%s", what, out)
 	}
 	t.Fatalf("%s: %v\n%s", what, err, out)
 }
