@@ -13,40 +13,32 @@ import (
 // TestCoder runs the catalogue against coder/websocket, as the client of our server and as the
 // server of our client, over TCP and over TLS.
 func TestCoder(t *testing.T) {
-	t.Logf("peer: %s", moduleVersion("github.com/coder/websocket"))
-	for _, tr := range []transport{plainTCP, tlsTransport(t)} {
-		t.Run(tr.name, func(t *testing.T) {
-			o := newOurSide(t)
-			t.Run("beastgo-server", func(t *testing.T) {
-				runOurServer(t, o, tr, catalogue(), nil, func(ctx context.Context, url string, c Case) report {
-					pongs := make(chan string, 1)
-					transport := &http.Transport{TLSClientConfig: tr.client}
-					defer transport.CloseIdleConnections()
-					conn, _, err := cws.Dial(ctx, url, &cws.DialOptions{
-						HTTPClient:     &http.Client{Transport: transport},
-						OnPongReceived: func(_ context.Context, p []byte) { keepFirst(pongs, string(p)) },
-					})
-					if err != nil {
-						return report{Name: c.Name, Error: "dial: " + err.Error()}
-					}
-					return coderSession(ctx, conn, c, pongs)
-				})
+	runGoPeer(t, goPeer{
+		module: "github.com/coder/websocket",
+		dial: func(ctx context.Context, tr transport, url string, c Case) report {
+			pongs := make(chan string, 1)
+			transport := &http.Transport{TLSClientConfig: tr.client}
+			defer transport.CloseIdleConnections()
+			conn, _, err := cws.Dial(ctx, url, &cws.DialOptions{
+				HTTPClient:     &http.Client{Transport: transport},
+				OnPongReceived: func(_ context.Context, p []byte) { keepFirst(pongs, string(p)) },
 			})
-			t.Run("beastgo-client", func(t *testing.T) {
-				base, reports := startGoPeerServer(t, tr, func(ctx context.Context, w http.ResponseWriter, r *http.Request, c Case) report {
-					pongs := make(chan string, 1)
-					conn, err := cws.Accept(w, r, &cws.AcceptOptions{
-						OnPongReceived: func(_ context.Context, p []byte) { keepFirst(pongs, string(p)) },
-					})
-					if err != nil {
-						return report{Name: c.Name, Error: "accept: " + err.Error()}
-					}
-					return coderSession(ctx, conn, c, pongs)
-				})
-				runOurClient(t, o, tr, catalogue(), base, reports)
+			if err != nil {
+				return report{Name: c.Name, Error: "dial: " + err.Error()}
+			}
+			return coderSession(ctx, conn, c, pongs)
+		},
+		serve: func(ctx context.Context, w http.ResponseWriter, r *http.Request, c Case) report {
+			pongs := make(chan string, 1)
+			conn, err := cws.Accept(w, r, &cws.AcceptOptions{
+				OnPongReceived: func(_ context.Context, p []byte) { keepFirst(pongs, string(p)) },
 			})
-		})
-	}
+			if err != nil {
+				return report{Name: c.Name, Error: "accept: " + err.Error()}
+			}
+			return coderSession(ctx, conn, c, pongs)
+		},
+	})
 }
 
 // keepFirst sends s on ch unless ch already holds a value.

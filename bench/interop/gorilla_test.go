@@ -13,33 +13,25 @@ import (
 // TestGorilla runs the catalogue against gorilla/websocket, as the client of our server and as
 // the server of our client, over TCP and over TLS.
 func TestGorilla(t *testing.T) {
-	t.Logf("peer: %s", moduleVersion("github.com/gorilla/websocket"))
-	for _, tr := range []transport{plainTCP, tlsTransport(t)} {
-		t.Run(tr.name, func(t *testing.T) {
-			o := newOurSide(t)
-			t.Run("beastgo-server", func(t *testing.T) {
-				runOurServer(t, o, tr, catalogue(), nil, func(ctx context.Context, url string, c Case) report {
-					d := gws.Dialer{TLSClientConfig: tr.client, WriteBufferSize: gorillaWriteBuffer(c)}
-					conn, _, err := d.DialContext(ctx, url, nil)
-					if err != nil {
-						return report{Name: c.Name, Error: "dial: " + err.Error()}
-					}
-					return gorillaSession(ctx, conn, c)
-				})
-			})
-			t.Run("beastgo-client", func(t *testing.T) {
-				base, reports := startGoPeerServer(t, tr, func(ctx context.Context, w http.ResponseWriter, r *http.Request, c Case) report {
-					up := gws.Upgrader{WriteBufferSize: gorillaWriteBuffer(c)}
-					conn, err := up.Upgrade(w, r, nil)
-					if err != nil {
-						return report{Name: c.Name, Error: "upgrade: " + err.Error()}
-					}
-					return gorillaSession(ctx, conn, c)
-				})
-				runOurClient(t, o, tr, catalogue(), base, reports)
-			})
-		})
-	}
+	runGoPeer(t, goPeer{
+		module: "github.com/gorilla/websocket",
+		dial: func(ctx context.Context, tr transport, url string, c Case) report {
+			d := gws.Dialer{TLSClientConfig: tr.client, WriteBufferSize: gorillaWriteBuffer(c)}
+			conn, _, err := d.DialContext(ctx, url, nil)
+			if err != nil {
+				return report{Name: c.Name, Error: "dial: " + err.Error()}
+			}
+			return gorillaSession(ctx, conn, c)
+		},
+		serve: func(ctx context.Context, w http.ResponseWriter, r *http.Request, c Case) report {
+			up := gws.Upgrader{WriteBufferSize: gorillaWriteBuffer(c)}
+			conn, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return report{Name: c.Name, Error: "upgrade: " + err.Error()}
+			}
+			return gorillaSession(ctx, conn, c)
+		},
+	})
 }
 
 // gorillaWriteBuffer is the write buffer for c's connection: gorilla fragments a message written
