@@ -45,15 +45,21 @@ var acceptOptions = &websocket.AcceptOptions{
 // session echoes the messages of one WebSocket connection: Beast's websocket_session. Every one
 // of its handlers runs on the connection's strand (the next layer's executor), one at a time, so
 // its fields need no lock.
+//
+// It leaves the server only once no operation of its stream is in flight: a read that met the
+// client's close frame, or the end of our own close, may still be tearing the connection down,
+// and the server's shutdown must not stop the IOContext under it.
 type session struct {
 	srv  *server
 	ws   *websocket.Stream
 	peer string
 	msg  net.FlatBuffer // the message being echoed
 
-	open    bool // the opening handshake has succeeded
-	closing bool // GoAway has started the closing handshake
-	ended   bool // the session has left the server
+	inFlight int  // operations started whose handlers have not run yet
+	open     bool // the opening handshake has succeeded
+	closing  bool // GoAway has started closing the connection
+	done     bool // the session starts nothing more
+	ended    bool // the session has left the server
 }
 
 func newSession(srv *server, next net.AsyncStream, peer string) *session {
@@ -64,6 +70,7 @@ func newSession(srv *server, next net.AsyncStream, peer string) *session {
 func (s *session) Start() {
 	// From here on everything the session does runs on its strand.
 	s.ws.Executor().Post(func() {
+		s.inFlight++
 		s.ws.AsyncAccept(acceptOptions, completion.Callback(s.onAccept))
 	})
 }
@@ -72,34 +79,34 @@ func (s *session) Start() {
 func (s *session) GoAway() { s.ws.Executor().Post(s.goAway) }
 
 func (s *session) onAccept(err error) {
-	if err != nil {
-		s.end("handshake", err) // the stream has answered the request and closed the connection
+	s.inFlight--
+	if err != nil || s.closing {
+		// A failed handshake has been answered, and the stream has closed the connection; a
+		// GoAway during the handshake has closed it.
+		s.finish("handshake", err)
 		return
 	}
 	s.open = true
-	if s.closing {
-		// GoAway closed the next layer while this handler was already on its way: the close
-		// below fails at once and ends the session.
-		s.goAway()
-		return
-	}
 	s.doRead()
 }
 
 func (s *session) doRead() {
+	s.inFlight++
 	s.ws.AsyncRead(&s.msg, completion.Callback(s.onRead))
 }
 
 func (s *session) onRead(r net.IOResult) {
+	s.inFlight--
 	if s.closing {
-		// Our close frame is out: AsyncClose reads the client's, and onClose ends the session.
+		// Our close frame is out: whatever the read met, AsyncClose reports it.
+		s.finish("read", nil)
 		return
 	}
 	if r.Err != nil {
-		// ErrClosed when the client closed: the read has answered with its code and closed the
-		// connection. Any other error (a violation, answered with its close code; a timeout; a
-		// reset) has closed it too.
-		s.end("read", r.Err)
+		// ErrClosed when the client closed: the read has answered with its code and torn the
+		// connection down. Any other error (a violation, answered with its close code; a
+		// timeout; a reset) has closed it too.
+		s.finish("read", r.Err)
 		return
 	}
 	// Echo the message with its own type.
@@ -108,52 +115,53 @@ func (s *session) onRead(r net.IOResult) {
 	} else {
 		s.ws.SetBinary()
 	}
+	s.inFlight++
 	s.ws.AsyncWrite(s.msg.Bytes(), completion.Callback(s.onWrite))
 }
 
 func (s *session) onWrite(r net.IOResult) {
+	s.inFlight--
 	s.msg.Consume(s.msg.Size())
 	if s.msg.Cap() > keepBuffer {
 		s.msg = net.FlatBuffer{}
 	}
-	if s.closing {
-		return
-	}
-	if r.Err != nil {
-		// The stream has closed the next layer; there is no read in flight to see it.
-		s.end("write", r.Err)
+	if r.Err != nil || s.closing {
+		// A failed write has closed the connection; a close has its own handler.
+		s.finish("write", r.Err)
 		return
 	}
 	s.doRead()
 }
 
 func (s *session) goAway() {
-	switch {
-	case s.ended:
-		return
-	case !s.open:
-		// The handshake is in flight: closing the next layer makes it fail, and onAccept ends
-		// the session.
-		s.closing = true
-		closeNext(s.ws.NextLayer())
+	if s.done || s.closing {
 		return
 	}
 	s.closing = true
-	// A read may be in flight: it sees the client's close frame and fails with ErrClosed, and
-	// AsyncClose completes once both close frames have crossed and the connection is torn down.
-	reason := websocket.CloseReason{Code: websocket.CloseGoingAway, Reason: "server shutting down"}
-	s.ws.AsyncClose(reason, completion.Callback(func(err error) { s.end("close", err) }))
-}
-
-// end takes the session out of the server once the connection is closed, logging err unless it
-// is the clean end of a connection.
-func (s *session) end(op string, err error) {
-	if s.ended {
+	if !s.open {
+		// The handshake is in flight: closing the connection makes it fail.
+		closeNext(s.ws.NextLayer())
 		return
 	}
-	s.ended = true
+	// A read in flight sees the client's close frame and completes; AsyncClose completes once both
+	// close frames have crossed and the connection is torn down.
+	reason := websocket.CloseReason{Code: websocket.CloseGoingAway, Reason: "server shutting down"}
+	s.inFlight++
+	s.ws.AsyncClose(reason, completion.Callback(func(err error) {
+		s.inFlight--
+		s.finish("close", err)
+	}))
+}
+
+// finish notes that the session starts nothing more, logging err unless it is the clean end of a
+// connection, and takes the session out of the server once no operation is in flight.
+func (s *session) finish(op string, err error) {
+	s.done = true
 	if err != nil && !errors.Is(err, websocket.ErrClosed) {
 		s.srv.log.Printf("%s: %s: %v", s.peer, op, err)
 	}
-	s.srv.remove(s)
+	if s.inFlight == 0 && !s.ended {
+		s.ended = true
+		s.srv.remove(s)
+	}
 }

@@ -55,24 +55,6 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	}
 }
 
-// A client that never answers the server's close frame does not hold the shutdown for ever: the
-// close times out and run returns.
-func TestShutdownUnansweredClose(t *testing.T) {
-	srv := startServer(t)
-	c := newClients(t)
-	silent := c.dial(srv.addr, nil) // never reads again, so never answers
-	checkEcho(t, silent, []byte("then silence"), false)
-	if code := srv.stop(); code != 0 {
-		t.Fatalf("run returned %d", code)
-	}
-	// The server's close frame waits in the client's socket, then the end of the connection: the
-	// read finds the frame, and fails one way or another as it answers a server that has gone.
-	_, err := silent.Read(context.Background(), new(net.FlatBuffer))
-	if err == nil || silent.Reason().Code != websocket.CloseGoingAway {
-		t.Fatalf("client read: %v, close frame %+v; want an end with 1001", err, silent.Reason())
-	}
-}
-
 // A shutdown with no connection open returns at once; so does one asked for before run serves.
 func TestShutdownIdle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
