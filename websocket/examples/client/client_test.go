@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	stdnet "net"
 	"strings"
 	"testing"
@@ -87,6 +88,28 @@ func TestServerCloses(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
 	}
 	checkOutput(t, r, 1, 32, websocket.CloseInternalError, "boom")
+}
+
+// A closing handshake that fails (here the server answers the close frame with a frame of a
+// reserved opcode) makes the client exit 1, though every echo matched.
+func TestCloseFails(t *testing.T) {
+	addr := startPeer(t, nil, func(ws *websocket.Stream) {
+		// The client's close frame (with -n 0, its first), read raw: no operation of ws is in
+		// flight.
+		conn := ws.NextLayer().(*net.ConnStream).Conn().(*stdnet.TCPConn)
+		if _, err := io.ReadFull(conn, make([]byte, 2+4+2)); err != nil {
+			return
+		}
+		if _, err := conn.Write([]byte{0x83, 0x00}); err != nil {
+			return
+		}
+		conn.CloseWrite()         // a client's teardown waits for the server's end first
+		io.Copy(io.Discard, conn) // then the client's
+	})
+	r := runClient(context.Background(), "-url", "ws://"+addr, "-n", "0")
+	if r.code != 1 || !strings.Contains(r.stderr, "close: websocket: reserved opcode") || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 // wss:// checks the server's certificate: a self-signed one is refused, unless -insecure.

@@ -13,9 +13,13 @@ import (
 )
 
 // Every message comes back whole and with its own type, one after another on one connection.
+// The upgrade was answered with the server's name.
 func TestEchoTextAndBinary(t *testing.T) {
 	srv := startServer(t)
 	ws := newClients(t).dial(srv.addr, nil)
+	if got := ws.Response().Header.Get("Server"); got != "beastgo echo-server" {
+		t.Errorf("Server header %q", got)
+	}
 	large := make([]byte, 1<<20)
 	for i := range large {
 		large[i] = byte(i * 7)
