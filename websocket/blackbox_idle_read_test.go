@@ -1,0 +1,693 @@
+package websocket_test
+
+// Black-box tests of a read waiting idle between messages, written from docs/websocket.md ("What
+// an idle connection holds", "Closing", "Timeouts", "Where handlers run") and go doc only: a read
+// started between frames waits for the next frame's first bytes without holding its state, and
+// every documented promise must hold whatever happens while it waits. Each test is bounded: a
+// promise broken by a hang fails the test after irBound instead of hanging it, and no assertion
+// depends on how long anything takes.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	stdnet "net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/gid"
+	"github.com/beastgo/beast/net"
+	"github.com/beastgo/beast/net/nettest"
+	"github.com/beastgo/beast/websocket"
+)
+
+// irBound bounds every wait of these tests.
+const irBound = 20 * time.Second
+
+// irOp records one operation's handler, which may run on any goroutine: how many times it ran,
+// whether it ran inside the initiating call or off the executor it must run on, and its first
+// result, which a goroutine waits for.
+type irOp[R any] struct {
+	on       func() bool // where the handler must run (nil: anywhere)
+	hook     func(R)     // called inside the handler, before the result is recorded
+	calls    atomic.Int32
+	inside   atomic.Bool
+	off      atomic.Bool
+	returned atomic.Bool
+	res      R
+	done     chan struct{}
+	started  chan struct{}
+}
+
+func newIROp[R any](on func() bool, hook func(R)) *irOp[R] {
+	return &irOp[R]{on: on, hook: hook, done: make(chan struct{}), started: make(chan struct{})}
+}
+
+// handler returns the operation's handler, bound to ex when ex is not nil.
+func (op *irOp[R]) handler(ex executor.Executor) completion.Handler[R] {
+	var h completion.Handler[R] = completion.Callback(func(v R) {
+		if !op.returned.Load() {
+			op.inside.Store(true)
+		}
+		if op.on != nil && gid.Known && !op.on() {
+			op.off.Store(true)
+		}
+		if op.hook != nil {
+			op.hook(v)
+		}
+		if op.calls.Add(1) == 1 {
+			op.res = v
+			close(op.done)
+		}
+	})
+	if ex != nil {
+		h = completion.Bind(ex, h)
+	}
+	return h
+}
+
+// begin starts the operation with its handler, on the calling goroutine.
+func (op *irOp[R]) begin(ex executor.Executor, start func(h completion.Handler[R])) {
+	start(op.handler(ex))
+	op.returned.Store(true)
+	close(op.started)
+}
+
+// irGo starts an operation from a handler posted to ex (the stream's strand, or its IOContext),
+// its handler bound to ex, and returns its record at once.
+func irGo[R any](ex executor.Executor, on func() bool, hook func(R), start func(h completion.Handler[R])) *irOp[R] {
+	op := newIROp(on, hook)
+	ex.Post(func() { op.begin(ex, start) })
+	return op
+}
+
+// irNow starts an operation on the calling goroutine, for a stream whose executor nobody is
+// running at the moment (the test's goroutine runs it afterwards).
+func irNow[R any](on func() bool, start func(h completion.Handler[R])) *irOp[R] {
+	op := newIROp[R](on, nil)
+	op.begin(nil, start)
+	return op
+}
+
+// wait waits for the handler's first call and returns its result, failing the test after irBound
+// or if the handler ran inside the initiating call or off its executor.
+func (op *irOp[R]) wait(t *testing.T, what string) R {
+	t.Helper()
+	select {
+	case <-op.done:
+	case <-time.After(irBound):
+		t.Fatalf("%s: handler not called within %v", what, irBound)
+	}
+	if op.inside.Load() {
+		t.Fatalf("%s: handler ran inside the initiating call", what)
+	}
+	if op.off.Load() {
+		t.Fatalf("%s: handler ran off its executor", what)
+	}
+	return op.res
+}
+
+// isDone reports whether the handler has run.
+func (op *irOp[R]) isDone() bool { return op.calls.Load() > 0 }
+
+// once fails the test unless the handler ran exactly once; call it once nothing can run any more.
+func (op *irOp[R]) once(t *testing.T, what string) {
+	t.Helper()
+	if n := op.calls.Load(); n != 1 {
+		t.Fatalf("%s: handler ran %d times, want exactly once", what, n)
+	}
+}
+
+// irRunner runs an executor on goroutines of its own until drain.
+type irRunner struct {
+	ex      executor.Executor
+	join    func() // releases the runner's hold and waits for its goroutines
+	stop    func()
+	drained bool
+}
+
+// irRunIOC runs ioc with n goroutines, kept running by a work guard until drain.
+func irRunIOC(t *testing.T, ioc *executor.IOContext, n int) *irRunner {
+	guard := executor.MakeWorkGuard(ioc)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { ioc.Run() })
+	}
+	r := &irRunner{ex: ioc, join: func() { guard.Reset(); wg.Wait() }, stop: ioc.Stop}
+	t.Cleanup(func() { r.drain(t) })
+	return r
+}
+
+// irRunPool runs a ThreadPool of n goroutines until drain.
+func irRunPool(t *testing.T, n int) *irRunner {
+	pool := executor.NewThreadPool(n)
+	r := &irRunner{ex: pool.Executor(), join: pool.Join, stop: pool.Stop}
+	t.Cleanup(func() { r.drain(t) })
+	return r
+}
+
+// drain lets the goroutines return once the executor runs out of work and waits for them: every
+// operation started has completed and nothing counts work any more. It fails the test when work
+// is still counted after irBound (an operation that never completed, a leak). After a failure it
+// stops the executor at once.
+func (r *irRunner) drain(t *testing.T) {
+	t.Helper()
+	if r.drained {
+		return
+	}
+	r.drained = true
+	if t.Failed() {
+		r.stop()
+		r.join()
+		return
+	}
+	done := make(chan struct{})
+	go func() { r.join(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(irBound):
+		r.stop()
+		<-done
+		t.Errorf("work still counted %v after the end: an operation never completed", irBound)
+	}
+}
+
+// irPump runs ioc on the calling goroutine until cond holds, failing the test after irBound.
+func irPump(t *testing.T, ioc *executor.IOContext, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(irBound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not done after %v", what, irBound)
+		}
+		ioc.RunFor(2 * time.Millisecond)
+		ioc.Restart()
+	}
+}
+
+// irSettle runs the handlers that are ready, and those they post, without waiting.
+func irSettle(ioc *executor.IOContext) {
+	for ioc.Poll() > 0 {
+	}
+	ioc.Restart()
+}
+
+// irOutOfWork runs ioc on the calling goroutine until it runs out of work, failing the test if it
+// still counts work after irBound: an operation left pending.
+func irOutOfWork(t *testing.T, ioc *executor.IOContext, what string) {
+	t.Helper()
+	deadline := time.Now().Add(irBound)
+	for {
+		ioc.RunFor(5 * time.Millisecond)
+		if ioc.Stopped() {
+			ioc.Restart()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: work still counted after %v: an operation never completed", what, irBound)
+		}
+	}
+}
+
+// irCancelErr reports whether err is the error of an operation cancelled through a context whose
+// error is cause: it matches cause and completion.ErrOperationAborted.
+func irCancelErr(err, cause error) bool {
+	return errors.Is(err, cause) && errors.Is(err, completion.ErrOperationAborted)
+}
+
+// irSameErr reports whether later is the error first again, as a later operation on a stream
+// that first ended gets it: the same text, and matching every sentinel first matches. (It may be a
+// distinct value: a cancellation's error is a *completion.CanceledError made per operation.)
+func irSameErr(later, first error) bool {
+	if later == nil || later.Error() != first.Error() {
+		return false
+	}
+	for _, target := range []error{context.Canceled, context.DeadlineExceeded, completion.ErrOperationAborted, websocket.ErrTimeout,
+		websocket.ErrClosed, websocket.ErrProtocol, io.EOF, stdnet.ErrClosed} {
+		if errors.Is(first, target) != errors.Is(later, target) {
+			return false
+		}
+	}
+	return true
+}
+
+// irPayload returns n bytes of a message: ASCII for a text message, anything for a binary one.
+func irPayload(rng *rand.Rand, n int, text bool) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		if text {
+			b[i] = byte('a' + rng.IntN(26))
+		} else {
+			b[i] = byte(rng.IntN(256))
+		}
+	}
+	return b
+}
+
+// irStreamEnded checks, from the test goroutine while nobody runs ioc, that s ended with first:
+// not open, a later read and write failing with first's error, its next layer own closed.
+func irStreamEnded(t *testing.T, ioc *executor.IOContext, s *websocket.Stream, own *nettest.Stream, first error, name string) {
+	t.Helper()
+	if s.IsOpen() {
+		t.Fatalf("%s: stream still open after %v", name, first)
+	}
+	r := irNow(ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncRead(net.NewFlatBuffer(0), h) })
+	w := irNow(ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncWrite([]byte("x"), h) })
+	irPump(t, ioc, name+": later operations", func() bool { return r.isDone() && w.isDone() })
+	for _, e := range []error{r.wait(t, name+" later read").Err, w.wait(t, name+" later write").Err} {
+		if !irSameErr(e, first) {
+			t.Fatalf("%s: a later operation failed with %v, want the error that ended the stream, %v", name, e, first)
+		}
+	}
+	if err := own.Close(); !errors.Is(err, nettest.ErrClosed) {
+		t.Fatalf("%s: next layer still open after %v (Close: %v)", name, first, err)
+	}
+}
+
+// docs/websocket.md, "Timeouts": "Cancelling a read [...] closes the next layer at once, since a
+// frame may be half read [...]: the error matches context.Canceled [...] and
+// completion.ErrOperationAborted, and every later operation fails with it"; and "What an idle
+// connection holds": a read started between frames waits for the next frame's first bytes without
+// its state, and "Either way the read follows the same rules, cancellation included". A read waits
+// idle; the first k bytes of the next message arrive (k from 0, nothing, to all of them), and then
+// its context is cancelled. Until every byte has come the read cannot have completed, so it fails
+// with the cancellation and the stream is over; with every byte in, the read has the whole
+// message and the stream stays usable. Both roles, both nettest modes, whole reads and a byte at
+// a time; AsyncRead over a message of two frames with a ping between them, and AsyncReadSome
+// started between those two frames.
+func TestBBIdleReadCancelAfterKBytes(t *testing.T) {
+	for _, role := range roles {
+		masked := role == websocket.RoleServer
+		for _, mode := range []nettest.Mode{nettest.Immediate, nettest.Later} {
+			for _, readSize := range []int{0, 1} {
+				o := nettest.Options{Mode: mode, ReadSize: readSize}
+				// AsyncRead: the whole message, started idle before it.
+				input := cat(rawFrame(false, websocket.OpText, masked, []byte("hello, ")), rawFrame(true, websocket.OpPing, masked, []byte("p")),
+					rawFrame(true, websocket.OpContinuation, masked, []byte("world")))
+				for k := 0; k <= len(input); k++ {
+					name := fmt.Sprintf("%s/mode%d/size%d/read/k=%d", roleName(role), mode, readSize, k)
+					irCancelAfterK(t, name, role, o, input, k, func(s *websocket.Stream, ctx context.Context, buf *net.FlatBuffer, h completion.Handler[net.IOResult]) {
+						s.AsyncRead(buf, completion.WithContext(ctx, h))
+					}, func(n int, got []byte) bool {
+						return n == len("hello, world") && string(got) == "hello, world"
+					}, len(input))
+				}
+				// AsyncReadSome started between the message's two frames, after a ReadSome took the
+				// first one whole: it completes once a byte of the second frame's payload is in.
+				first := rawFrame(false, websocket.OpText, masked, []byte("hello, "))
+				ping := rawFrame(true, websocket.OpPing, masked, []byte("p"))
+				second := rawFrame(true, websocket.OpContinuation, masked, []byte("world"))
+				rest := cat(ping, second)
+				payloadAt := len(ping) + len(second) - len("world") // bytes of rest before the first payload byte
+				for k := 0; k <= len(rest); k++ {
+					name := fmt.Sprintf("%s/mode%d/size%d/readsome/k=%d", roleName(role), mode, readSize, k)
+					irCancelAfterKSome(t, name, role, o, first, rest, k, payloadAt)
+				}
+			}
+		}
+	}
+}
+
+// irCancelAfterK runs one case of TestBBIdleReadCancelAfterKBytes for AsyncRead.
+func irCancelAfterK(t *testing.T, name string, role websocket.Role, o nettest.Options, input []byte, k int,
+	read func(*websocket.Stream, context.Context, *net.FlatBuffer, completion.Handler[net.IOResult]),
+	whole func(n int, got []byte) bool, completeAt int) {
+	t.Helper()
+	p := openBBPair(t, o, o, nil, nil)
+	s, own, _ := p.ends(role)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var buf net.FlatBuffer
+	rd := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { read(s, ctx, &buf, h) })
+	irSettle(p.ioc) // the read waits idle
+	if rd.isDone() {
+		t.Fatalf("%s: read completed with nothing to read: %+v", name, rd.res)
+	}
+	if k > 0 {
+		own.Append(input[:k])
+		irSettle(p.ioc)
+	}
+	cancel()
+	irPump(t, p.ioc, name, rd.isDone)
+	res := rd.wait(t, name)
+	if k < completeAt {
+		if !irCancelErr(res.Err, context.Canceled) {
+			t.Fatalf("%s: read %+v with %d of %d bytes in, want the cancellation", name, res, k, completeAt)
+		}
+		irStreamEnded(t, p.ioc, s, own, res.Err, name)
+	} else {
+		if res.Err != nil || !whole(res.N, buf.Bytes()) {
+			t.Fatalf("%s: read %+v %q with the whole message in, want it whole", name, res, buf.Bytes())
+		}
+		irNextMessage(t, p, role, name)
+	}
+	own.Close()
+	p.sEnd.Close()
+	p.cEnd.Close()
+	irOutOfWork(t, p.ioc, name)
+	rd.once(t, name)
+}
+
+// irCancelAfterKSome runs one case of TestBBIdleReadCancelAfterKBytes for AsyncReadSome.
+func irCancelAfterKSome(t *testing.T, name string, role websocket.Role, o nettest.Options, first, rest []byte, k, payloadAt int) {
+	t.Helper()
+	p := openBBPair(t, o, o, nil, nil)
+	s, own, _ := p.ends(role)
+	own.Append(first)
+	b := make([]byte, 64)
+	var got []byte
+	for len(got) < len("hello, ") {
+		r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, h) })
+		irPump(t, p.ioc, name+": first frame", r.isDone)
+		if res := r.wait(t, name); res.Err != nil {
+			t.Fatalf("%s: reading the first frame: %v", name, res.Err)
+		} else {
+			got = append(got, b[:res.N]...)
+		}
+	}
+	if string(got) != "hello, " || s.IsMessageDone() {
+		t.Fatalf("%s: first frame read as %q, message done %v", name, got, s.IsMessageDone())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rd := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, completion.WithContext(ctx, h)) })
+	irSettle(p.ioc)
+	if rd.isDone() {
+		t.Fatalf("%s: ReadSome between frames completed with nothing to read: %+v", name, rd.res)
+	}
+	if k > 0 {
+		own.Append(rest[:k])
+		irSettle(p.ioc)
+	}
+	cancel()
+	irPump(t, p.ioc, name, rd.isDone)
+	res := rd.wait(t, name)
+	if k <= payloadAt {
+		if !irCancelErr(res.Err, context.Canceled) {
+			t.Fatalf("%s: ReadSome %+v before any payload byte, want the cancellation", name, res)
+		}
+		irStreamEnded(t, p.ioc, s, own, res.Err, name)
+	} else {
+		if res.Err != nil || res.N < 1 || res.N > k-payloadAt || string(b[:res.N]) != "world"[:res.N] {
+			t.Fatalf("%s: ReadSome %+v %q with %d payload bytes in, want a prefix of them", name, res, b[:res.N], k-payloadAt)
+		}
+		got := append([]byte(nil), b[:res.N]...)
+		own.Append(rest[k:])
+		for !s.IsMessageDone() {
+			r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, h) })
+			irPump(t, p.ioc, name+": rest", r.isDone)
+			rr := r.wait(t, name+": rest")
+			if rr.Err != nil {
+				t.Fatalf("%s: reading the rest: %v", name, rr.Err)
+			}
+			got = append(got, b[:rr.N]...)
+		}
+		if string(got) != "world" {
+			t.Fatalf("%s: second frame read as %q", name, got)
+		}
+		irNextMessage(t, p, role, name)
+	}
+	p.sEnd.Close()
+	p.cEnd.Close()
+	irOutOfWork(t, p.ioc, name)
+	rd.once(t, name)
+}
+
+// irNextMessage checks that the stream of role still reads: a fresh message appended to its next
+// layer is read whole.
+func irNextMessage(t *testing.T, p *bbPair, role websocket.Role, name string) {
+	t.Helper()
+	s, own, _ := p.ends(role)
+	if !s.IsOpen() {
+		t.Fatalf("%s: stream not open", name)
+	}
+	own.Append(rawFrame(true, websocket.OpBinary, role == websocket.RoleServer, []byte("next")))
+	var buf net.FlatBuffer
+	r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncRead(&buf, h) })
+	irPump(t, p.ioc, name+": next message", r.isDone)
+	if res := r.wait(t, name+": next message"); res.Err != nil || string(buf.Bytes()) != "next" || !s.GotBinary() {
+		t.Fatalf("%s: next message: %+v %q binary %v", name, res, buf.Bytes(), s.GotBinary())
+	}
+}
+
+// irRawAccepted is a server Stream opened over a nettest pair by an upgrade request the test
+// wrote, with behind appended right behind it in the same bytes: what a client sends when it
+// writes its first frame with its request.
+func irRawAccepted(t *testing.T, o nettest.Options, behind []byte) *bbPair {
+	t.Helper()
+	p := newBBPair(t, o, o, nil, nil)
+	p.sEnd.Append(append([]byte(upgradeRequest), behind...))
+	acc := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[error]) { p.server.AsyncAccept(nil, h) })
+	irPump(t, p.ioc, "accept", acc.isDone)
+	if err := acc.wait(t, "accept"); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	return p
+}
+
+// irRawHandshaken is a client Stream opened over a nettest pair by a 101 response the test wrote,
+// with behind appended right behind it in the same bytes.
+func irRawHandshaken(t *testing.T, o nettest.Options, behind []byte) *bbPair {
+	t.Helper()
+	p := newBBPair(t, o, o, nil, nil)
+	hs := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[error]) { p.client.AsyncHandshake("example.com", "/", nil, h) })
+	irSettle(p.ioc)
+	m := keyLine.FindSubmatch(p.sEnd.Unread())
+	if m == nil {
+		t.Fatalf("no Sec-WebSocket-Key in the request %q", p.sEnd.Unread())
+	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		acceptKey(string(m[1])) + "\r\n\r\n"
+	p.cEnd.Append(append([]byte(resp), behind...))
+	irPump(t, p.ioc, "handshake", hs.isDone)
+	if err := hs.wait(t, "handshake"); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	return p
+}
+
+// irReadAll reads one whole message with AsyncRead, running the test's IOContext.
+func irReadAll(t *testing.T, p *bbPair, s *websocket.Stream, name string) (net.IOResult, []byte) {
+	t.Helper()
+	var buf net.FlatBuffer
+	r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncRead(&buf, h) })
+	irPump(t, p.ioc, name, r.isDone)
+	return r.wait(t, name), buf.Bytes()
+}
+
+// irReadRest reads with AsyncReadSome until the message ends, running the test's IOContext.
+func irReadRest(t *testing.T, p *bbPair, s *websocket.Stream, n int, name string) []byte {
+	t.Helper()
+	var got []byte
+	b := make([]byte, n)
+	for {
+		r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, h) })
+		irPump(t, p.ioc, name, r.isDone)
+		res := r.wait(t, name)
+		if res.Err != nil {
+			t.Fatalf("%s: ReadSome: %v", name, res.Err)
+		}
+		got = append(got, b[:res.N]...)
+		if s.IsMessageDone() {
+			return got
+		}
+	}
+}
+
+// docs/websocket.md, "Timeouts": "A context already done when an operation starts completes it at
+// once (never inside the call) with that error, and the stream is left as it was"; go doc of
+// completion.WithContext: the error matches completion.ErrOperationAborted and ctx.Err(). A read
+// whose context is done (cancelled, or past its deadline) is started where a read can begin:
+// idle right after the opening handshake, idle after a message, with a whole message already
+// waiting, between two frames of a message, in the middle of a frame, and with a frame that came
+// behind the handshake (from the client behind its request, from the server behind its response)
+// not yet taken. Each time its handler runs once with the context's error, the stream stays open,
+// and the next read gets exactly what it would have got without the cancelled one.
+func TestBBIdleReadDoneContext(t *testing.T) {
+	type position struct {
+		name string
+		// set leaves the stream of role ready for a read, and returns what must be appended after
+		// the cancelled read, and how the next reads must find the rest: whole, the message's
+		// payload; some, the payload the AsyncReadSome calls must find up to the message's end.
+		set func(t *testing.T, o nettest.Options, role websocket.Role) (p *bbPair, after []byte, whole, some string)
+	}
+	frame := func(role websocket.Role, fin bool, op websocket.Opcode, s string) []byte {
+		return rawFrame(fin, op, role == websocket.RoleServer, []byte(s))
+	}
+	positions := []position{
+		{"fresh", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			return openBBPair(t, o, o, nil, nil), frame(role, true, websocket.OpText, "one"), "one", ""
+		}},
+		{"after a message", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			p := openBBPair(t, o, o, nil, nil)
+			s, own, _ := p.ends(role)
+			own.Append(frame(role, true, websocket.OpText, "zero"))
+			if res, got := irReadAll(t, p, s, "first message"); res.Err != nil || string(got) != "zero" {
+				t.Fatalf("first message: %+v %q", res, got)
+			}
+			return p, frame(role, true, websocket.OpBinary, "one"), "one", ""
+		}},
+		{"a message waiting", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			p := openBBPair(t, o, o, nil, nil)
+			_, own, _ := p.ends(role)
+			own.Append(frame(role, true, websocket.OpText, "waiting"))
+			return p, nil, "waiting", ""
+		}},
+		{"between frames", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			p := openBBPair(t, o, o, nil, nil)
+			s, own, _ := p.ends(role)
+			own.Append(frame(role, false, websocket.OpText, "hel"))
+			got := []byte{}
+			b := make([]byte, 16)
+			for len(got) < 3 {
+				r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, h) })
+				irPump(t, p.ioc, "first frame", r.isDone)
+				res := r.wait(t, "first frame")
+				if res.Err != nil {
+					t.Fatalf("first frame: %v", res.Err)
+				}
+				got = append(got, b[:res.N]...)
+			}
+			if string(got) != "hel" || s.IsMessageDone() {
+				t.Fatalf("first frame %q, message done %v", got, s.IsMessageDone())
+			}
+			return p, frame(role, true, websocket.OpContinuation, "lo"), "", "lo"
+		}},
+		{"mid frame", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			p := openBBPair(t, o, o, nil, nil)
+			s, own, _ := p.ends(role)
+			own.Append(frame(role, true, websocket.OpText, "hello"))
+			b := make([]byte, 2)
+			r := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncReadSome(b, h) })
+			irPump(t, p.ioc, "part of the frame", r.isDone)
+			res := r.wait(t, "part of the frame")
+			if res.Err != nil || res.N < 1 || string(b[:res.N]) != "hello"[:res.N] || s.IsMessageDone() {
+				t.Fatalf("part of the frame: %+v %q, done %v", res, b[:res.N], s.IsMessageDone())
+			}
+			return p, nil, "", "hello"[res.N:]
+		}},
+		{"behind the handshake", func(t *testing.T, o nettest.Options, role websocket.Role) (*bbPair, []byte, string, string) {
+			if role == websocket.RoleServer {
+				return irRawAccepted(t, o, frame(role, true, websocket.OpText, "behind")), nil, "behind", ""
+			}
+			return irRawHandshaken(t, o, frame(role, true, websocket.OpText, "behind")), nil, "behind", ""
+		}},
+	}
+	for _, pos := range positions {
+		for _, role := range roles {
+			for _, o := range []nettest.Options{{}, {Mode: nettest.Later, ReadSize: 1}} {
+				for _, kind := range []string{"read", "readsome"} {
+					for _, cause := range []error{context.Canceled, context.DeadlineExceeded} {
+						name := fmt.Sprintf("%s/%s/mode%d/size%d/%s/%v", pos.name, roleName(role), o.Mode, o.ReadSize, kind, cause)
+						p, after, whole, some := pos.set(t, o, role)
+						s, own, _ := p.ends(role)
+						ctx, cancel := context.WithCancel(context.Background())
+						if cause == context.DeadlineExceeded {
+							ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+						}
+						cancel()
+						rd := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) {
+							if kind == "read" {
+								s.AsyncRead(net.NewFlatBuffer(0), completion.WithContext(ctx, h))
+							} else {
+								s.AsyncReadSome(make([]byte, 16), completion.WithContext(ctx, h))
+							}
+						})
+						irPump(t, p.ioc, name, rd.isDone)
+						if res := rd.wait(t, name); !irCancelErr(res.Err, cause) || res.N != 0 {
+							t.Fatalf("%s: read with a done context: %+v, want the context's error", name, res)
+						}
+						if !s.IsOpen() {
+							t.Fatalf("%s: the stream is not open after a read with a done context", name)
+						}
+						own.Append(after)
+						if whole != "" {
+							res, got := irReadAll(t, p, s, name+": next read")
+							if res.Err != nil || string(got) != whole || res.N != len(whole) {
+								t.Fatalf("%s: next read %+v %q, want %q", name, res, got, whole)
+							}
+						} else if got := irReadRest(t, p, s, 16, name+": next reads"); string(got) != some {
+							t.Fatalf("%s: next reads %q, want %q", name, got, some)
+						}
+						irNextMessage(t, p, role, name)
+						p.sEnd.Close()
+						p.cEnd.Close()
+						irOutOfWork(t, p.ioc, name)
+						rd.once(t, name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// docs/websocket.md: "Bytes the client sent behind its request are kept for the first read", and
+// "Bytes the server sent behind its response are kept for the first read". The peer writes a
+// frame, or a message of several frames and a ping, right behind its handshake in the same bytes,
+// whole or with only the first part of it: the first read gets the message, the rest arriving
+// later byte by byte; then the stream reads on.
+func TestBBIdleReadBehindHandshake(t *testing.T) {
+	for _, role := range roles {
+		masked := role == websocket.RoleServer
+		msg := cat(rawFrame(false, websocket.OpBinary, masked, []byte("behind ")), rawFrame(true, websocket.OpPing, masked, nil),
+			rawFrame(true, websocket.OpContinuation, masked, bytes.Repeat([]byte("x"), 200)))
+		want := "behind " + string(bytes.Repeat([]byte("x"), 200))
+		for _, o := range []nettest.Options{{}, {Mode: nettest.Later}, {ReadSize: 1}, {Mode: nettest.Later, ReadSize: 1}} {
+			for _, cut := range []int{0, 1, 2, 9, len(msg) - 1, len(msg)} {
+				name := fmt.Sprintf("%s/mode%d/size%d/%d of %d behind", roleName(role), o.Mode, o.ReadSize, cut, len(msg))
+				var p *bbPair
+				if role == websocket.RoleServer {
+					p = irRawAccepted(t, o, msg[:cut])
+				} else {
+					p = irRawHandshaken(t, o, msg[:cut])
+				}
+				s, own, peer := p.ends(role)
+				var buf net.FlatBuffer
+				rd := irNow(p.ioc.RunningInThisThread, func(h completion.Handler[net.IOResult]) { s.AsyncRead(&buf, h) })
+				irSettle(p.ioc)
+				for i := cut; i < len(msg); i++ {
+					if rd.isDone() {
+						t.Fatalf("%s: read completed with %d of %d bytes: %+v", name, i, len(msg), rd.res)
+					}
+					own.Append(msg[i : i+1])
+					irSettle(p.ioc)
+				}
+				irPump(t, p.ioc, name, rd.isDone)
+				if res := rd.wait(t, name); res.Err != nil || string(buf.Bytes()) != want || !s.GotBinary() {
+					t.Fatalf("%s: first read %+v %q, want the message", name, res, buf.Bytes())
+				}
+				// The ping was answered: a pong carrying its (empty) payload went out.
+				var pongs int
+				sent := peer.Unread()
+				head := bytes.Index(sent, []byte("\r\n\r\n"))
+				frames, tail := parseFrames(sent[head+4:])
+				if head < 0 || len(tail) != 0 {
+					t.Fatalf("%s: the peer got %q", name, sent)
+				}
+				for _, f := range frames {
+					if f.op == websocket.OpPong {
+						pongs++
+					}
+				}
+				if pongs != 1 {
+					t.Fatalf("%s: %d pongs sent for one ping", name, pongs)
+				}
+				irNextMessage(t, p, role, name)
+				p.sEnd.Close()
+				p.cEnd.Close()
+				irOutOfWork(t, p.ioc, name)
+				rd.once(t, name)
+			}
+		}
+	}
+}
+
+var _, _, _ = stdnet.Dial, io.EOF, runtime.Gosched
