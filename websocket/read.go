@@ -112,7 +112,7 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 // read state (readOp is about 400 bytes, a parked read none).
 func (s *Stream) parkable(b []byte, buf net.DynamicBuffer) bool {
 	rs := &s.rs
-	return rs.phase == phaseHeader && rs.hdrLen == 0 && len(s.readAhead()) == 0 && (buf != nil || len(b) > 0)
+	return rs.phase == phaseHeader && rs.hdrLen == 0 && rs.ahead == nil && len(s.readAhead()) == 0 && (buf != nil || len(b) > 0)
 }
 
 // parkedRead is the handler of a parked read's read of the next frame's first two bytes: the
@@ -163,6 +163,7 @@ func (r *readOp) Released() {
 	r.s, r.readState = nil, nil
 	r.b, r.buf, r.prepared = nil, nil, nil
 	r.primed, r.first = false, net.IOResult{}
+	r.dst = nil
 	readOps.Put(r)
 }
 
@@ -218,6 +219,10 @@ type readState struct {
 	maskPos   int
 	msgSize   uint64
 
+	// ahead holds bytes read from the next layer past what the read needed, while there are any
+	// or a read is in flight; nil otherwise, so that an idle stream holds no buffer.
+	ahead *aheadBuffer
+
 	// The parked read's handler and destination (one of the two), while it waits.
 	parked    completion.Handler[net.IOResult]
 	parkedB   []byte
@@ -242,6 +247,8 @@ type readOp struct {
 	prepared []byte            // the area of buf the read in flight fills
 	n        int               // payload bytes delivered by this read
 	first    net.IOResult
+	viaAhead bool   // the inner read in flight fills ahead, and then dst from it
+	dst      []byte // where that read's bytes go
 
 	ctlLen int         // bytes of the control frame's payload read
 	cs     *ctlScratch // from a pool while a control frame is handled, or a payload dropped
@@ -349,6 +356,12 @@ func (r *readOp) Step(op *composed.Op[net.IOResult]) {
 
 // gotRead takes in the result of an inner read of the frame's bytes and goes on.
 func (r *readOp) gotRead(op *composed.Op[net.IOResult], res net.IOResult) {
+	if r.viaAhead {
+		r.viaAhead = false
+		a := r.ahead
+		a.off, a.end = copy(r.dst, a.buf[:res.N]), res.N
+		res.N, r.dst = a.off, nil
+	}
 	if res.N > 0 && r.s.tm != nil {
 		r.s.tm.activity = true
 	}
@@ -637,15 +650,57 @@ func (r *readOp) sendClose(op *composed.Op[net.IOResult]) {
 
 // readInto starts one read of the next layer into dst.
 func (r *readOp) readInto(op *composed.Op[net.IOResult], dst []byte) {
+	// Bytes already read go on at once, in this step: completing the slot from inside the step
+	// would post the resumption, a closure per piece.
 	if ahead := r.s.readAhead(); len(ahead) > 0 {
 		// Bytes that came in behind the handshake's HTTP head are the stream's first.
 		n := copy(dst, ahead)
 		r.s.hs.readAhead = ahead[n:]
 		r.s.dropHandshake()
-		composed.Into(op, &r.read).Complete(net.IOResult{N: n})
+		r.gotRead(op, net.IOResult{N: n})
 		return
 	}
-	r.s.next.AsyncReadSome(dst, composed.Into(op, &r.read))
+	if a := r.ahead; a != nil && a.off < a.end {
+		n := copy(dst, a.buf[a.off:a.end])
+		a.off += n
+		r.gotRead(op, net.IOResult{N: n})
+		return
+	}
+	if len(dst) < aheadSize/2 {
+		// A header, a control frame's payload or a small data payload: read what the next layer
+		// has, up to a buffer's worth, so that the rest of a frame, and the frames behind it,
+		// come with the same system call.
+		if r.ahead == nil {
+			r.ahead = aheadBuffers.Get().(*aheadBuffer)
+		}
+		r.viaAhead, r.dst = true, dst
+		r.s.next.AsyncReadSome(r.ahead.buf[:], composed.Into(op, &r.read))
+		return
+	}
+	r.s.next.AsyncReadSome(dst, composed.Into(op, &r.read)) // large: straight into the caller's buffer
+}
+
+// aheadSize is the size of a read-ahead buffer: a header and a small message or two, read in one
+// system call.
+const aheadSize = 4096
+
+// aheadBuffer is a read-ahead buffer: buf[off:end] are bytes read and not yet taken.
+type aheadBuffer struct {
+	buf      [aheadSize]byte
+	off, end int
+}
+
+// aheadBuffers holds the read-ahead buffers of streams with no read in flight and nothing read
+// ahead.
+var aheadBuffers = sync.Pool{New: func() any { return new(aheadBuffer) }}
+
+// dropAhead gives the read-ahead buffer back once everything in it has been taken.
+func (rs *readState) dropAhead() {
+	if a := rs.ahead; a != nil && a.off == a.end {
+		rs.ahead = nil
+		a.off, a.end = 0, 0
+		aheadBuffers.Put(a)
+	}
 }
 
 // fail ends the stream with err and completes the read with it. A violation of the protocol
@@ -675,6 +730,7 @@ func (r *readOp) fail(op *composed.Op[net.IOResult], err error) {
 // complete ends the read.
 func (r *readOp) complete(op *composed.Op[net.IOResult], err error) {
 	r.dropScratch()
+	r.dropAhead()
 	r.busy = false
 	r.b, r.buf, r.prepared = nil, nil, nil
 	if r.holdsMu {

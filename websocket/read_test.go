@@ -158,7 +158,7 @@ func TestReadFault(t *testing.T) {
 			t.Fatalf("n=%d: the read never completed", n)
 		}
 		if r.r.Err == nil {
-			if string(buf.Bytes()) != "abcdef" || n < 6 {
+			if string(buf.Bytes()) != "abcdef" || n < 2 {
 				t.Fatalf("n=%d: read %q", n, buf.Bytes())
 			}
 			return

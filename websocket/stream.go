@@ -37,7 +37,6 @@ var ErrNotOpen = errors.New("websocket: stream is not open")
 // Methods are called from that executor too. A Stream must not be copied.
 type Stream struct {
 	next   net.AsyncStream
-	gather net.AsyncBuffersWriteStream // next as a gather writer, or nil
 	opts   Options
 	role   role
 	open   bool
@@ -98,7 +97,6 @@ func NewStream(next net.AsyncStream, opts *Options) *Stream {
 	if opts != nil {
 		s.opts = *opts
 	}
-	s.gather, _ = next.(net.AsyncBuffersWriteStream)
 	s.rs.msgDone = true
 	s.wrOpcode = OpText
 	return s
@@ -259,8 +257,8 @@ func (s *Stream) controlFrame(hdr *[maxHeaderSize]byte, out *gatherBufs, op Opco
 // writeSome starts one write of what is left of g on the next layer: a gather write when it has
 // one, so a frame's header and payload leave in one system call.
 func (s *Stream) writeSome(g *gatherBufs, h completion.Handler[net.IOResult]) {
-	if s.gather != nil {
-		s.gather.AsyncWriteSomeBuffers(g.rest(), h)
+	if gw, ok := s.next.(net.AsyncBuffersWriteStream); ok {
+		gw.AsyncWriteSomeBuffers(g.rest(), h)
 		return
 	}
 	s.next.AsyncWriteSome(g.rest()[0], h)
