@@ -21,12 +21,14 @@ type IdleHook interface {
 // AttachIdleHook returns the context's idle hook, first attaching the one newHook makes if the
 // context has none yet. It is how a reactor attaches itself to a context once (Asio's use_service):
 // newHook runs at most once per context, with the context's lock held, so it must not call back
-// into the context.
+// into the context. A Run goroutine asleep with nothing queued is woken to wait in the new hook:
+// otherwise the reactor's first I/O object would not be served until some handler was posted.
 func (c *IOContext) AttachIdleHook(newHook func() IdleHook) IdleHook {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.hook == nil {
 		c.hook = newHook()
+		c.wakeIdleLocked()
 	}
 	return c.hook
 }

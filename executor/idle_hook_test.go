@@ -215,3 +215,41 @@ func TestIdleHookPanicLeavesTheContextSound(t *testing.T) {
 		t.Fatal("the handler the hook posted before panicking never ran")
 	}
 }
+
+// TestIdleHookAttachedWhileRunSleeps: a hook attached while the Run goroutines sleep with nothing
+// queued (kept in Run by a work guard) is waited in at once by one of them, as a reactor's first
+// socket needs: nothing else would wake them until some handler is posted.
+func TestIdleHookAttachedWhileRunSleeps(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		ctx := executor.NewIOContext()
+		guard := executor.MakeWorkGuard(ctx)
+		var wg sync.WaitGroup
+		ran := make(chan struct{}, runners)
+		for range runners {
+			wg.Go(func() { ctx.Run() })
+			ctx.Post(func() { ran <- struct{}{} })
+		}
+		for range runners {
+			<-ran
+		}
+		// Give the runners time to go to sleep after their handlers; were one still awake, it
+		// would find the hook anyway and the test would pass without testing the wake-up.
+		time.Sleep(50 * time.Millisecond)
+		p := newTestPoller(ctx)
+		ctx.AttachIdleHook(func() executor.IdleHook { return p })
+		select {
+		case <-p.waiting:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d runners: no Run goroutine waits in a hook attached while they slept", runners)
+		}
+		got := make(chan struct{})
+		p.events <- func() { close(got) }
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d runners: the hook's event was not run", runners)
+		}
+		guard.Reset()
+		wg.Wait()
+	}
+}

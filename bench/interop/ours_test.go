@@ -37,10 +37,6 @@ type ourSide struct {
 func newOurSide(t *testing.T) *ourSide {
 	o := &ourSide{ioc: executor.NewIOContext(), done: make(chan struct{})}
 	o.guard = executor.MakeWorkGuard(o.ioc)
-	// The first I/O object made on a context attaches its reactor. Made before Run starts, so
-	// that Run waits in the reactor from its first idle moment: a Run goroutine already asleep
-	// when the reactor attaches does not wait in it until a handler is posted.
-	net.NewSteadyTimer(o.ioc)
 	go func() {
 		defer close(o.done)
 		o.ioc.Run()
