@@ -85,8 +85,32 @@ func (op *irOp[R]) begin(ex executor.Executor, start func(h completion.Handler[R
 // its handler bound to ex, and returns its record at once.
 func irGo[R any](ex executor.Executor, on func() bool, hook func(R), start func(h completion.Handler[R])) *irOp[R] {
 	op := newIROp(on, hook)
+	irStarted.Lock()
+	irStarted.calls = append(irStarted.calls, &op.calls)
+	irStarted.Unlock()
 	ex.Post(func() { op.begin(ex, start) })
 	return op
+}
+
+// irStarted holds the call counts of the operations irGo started since irCheckOnce last ran.
+var irStarted struct {
+	sync.Mutex
+	calls []*atomic.Int32
+}
+
+// irCheckOnce fails the test unless every operation irGo started since the last check has had its
+// handler called exactly once. Call it once nothing can run any more (after irRunner.drain).
+func irCheckOnce(t *testing.T) {
+	t.Helper()
+	irStarted.Lock()
+	calls := irStarted.calls
+	irStarted.calls = nil
+	irStarted.Unlock()
+	for i, c := range calls {
+		if n := c.Load(); n != 1 {
+			t.Fatalf("operation %d of %d: handler ran %d times, want exactly once", i+1, len(calls), n)
+		}
+	}
 }
 
 // irNow starts an operation on the calling goroutine, for a stream whose executor nobody is
@@ -690,4 +714,501 @@ func TestBBIdleReadBehindHandshake(t *testing.T) {
 	}
 }
 
-var _, _, _ = stdnet.Dial, io.EOF, runtime.Gosched
+// irSide is one end of an open connection: its Stream, the executor its operations start from and
+// complete on (its strand, or the IOContext its next layer is on), and its next layer.
+type irSide struct {
+	ws   *websocket.Stream
+	ex   executor.Executor
+	on   func() bool
+	next interface{ Close() error }
+}
+
+// read starts an AsyncRead of a whole message into a buffer of its own; hook, if not nil, runs
+// inside the handler (on the stream's executor) with the buffer.
+func (s irSide) read(ctx context.Context, hook func(net.IOResult, *net.FlatBuffer)) *irOp[net.IOResult] {
+	buf := new(net.FlatBuffer)
+	var h func(net.IOResult)
+	if hook != nil {
+		h = func(r net.IOResult) { hook(r, buf) }
+	}
+	return irGo(s.ex, s.on, h, func(h completion.Handler[net.IOResult]) {
+		if ctx != nil {
+			h = completion.WithContext(ctx, h)
+		}
+		s.ws.AsyncRead(buf, h)
+	})
+}
+
+// readMsg starts an AsyncRead whose handler keeps a copy of the message and its kind.
+func (s irSide) readMsg(ctx context.Context) (*irOp[net.IOResult], *irMsg) {
+	m := new(irMsg)
+	return s.read(ctx, func(r net.IOResult, b *net.FlatBuffer) {
+		m.data, m.text, m.reason = append([]byte(nil), b.Bytes()...), s.ws.GotText(), s.ws.Reason()
+	}), m
+}
+
+// irMsg is what a read's handler saw: the message, its kind, and the stream's Reason.
+type irMsg struct {
+	data   []byte
+	text   bool
+	reason websocket.CloseReason
+}
+
+// write starts an AsyncWrite of b as a text or binary message.
+func (s irSide) write(b []byte, text bool) *irOp[net.IOResult] {
+	return irGo(s.ex, s.on, nil, func(h completion.Handler[net.IOResult]) {
+		if text {
+			s.ws.SetText()
+		} else {
+			s.ws.SetBinary()
+		}
+		s.ws.AsyncWrite(b, h)
+	})
+}
+
+// close starts an AsyncClose.
+func (s irSide) close(cr websocket.CloseReason) *irOp[error] {
+	return irGo(s.ex, s.on, nil, func(h completion.Handler[error]) { s.ws.AsyncClose(cr, h) })
+}
+
+// irTransport opens connections of one kind on a runner of its own.
+type irTransport struct {
+	name string
+	run  func(t *testing.T) *irRunner
+	open func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (client, server irSide)
+}
+
+// irIOCRunner runs a fresh IOContext with one goroutine.
+func irIOCRunner(t *testing.T) *irRunner { return irRunIOC(t, executor.NewIOContext(), 1) }
+
+// irStrandSide is a side on a strand of its own over ex.
+func irStrandSide(ws *websocket.Stream, ex executor.Executor, next interface{ Close() error }) irSide {
+	st := executor.NewStrand(ex)
+	return irSide{ws: ws, ex: st, on: st.RunningInThisThread, next: next}
+}
+
+// irIOCSide is a side whose operations run on ex, an IOContext run by one goroutine.
+func irIOCSide(ws *websocket.Stream, ex executor.Executor, next interface{ Close() error }) irSide {
+	return irSide{ws: ws, ex: ex, on: executor.ExecutionContext(ex).RunningInThisThread, next: next}
+}
+
+var irTransports = []irTransport{
+	{"nettest", irIOCRunner, func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (irSide, irSide) {
+		return irNettestOpen(t, r, nettest.Options{}, cws, sws)
+	}},
+	{"nettest-later-byte", irIOCRunner, func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (irSide, irSide) {
+		return irNettestOpen(t, r, nettest.Options{Mode: nettest.Later, ReadSize: 1}, cws, sws)
+	}},
+	{"tcp", irIOCRunner, func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (irSide, irSide) {
+		cs, ss := rcTCPPair(t, r.ex)
+		t.Cleanup(func() { cs.Close(); ss.Close() })
+		return irOpen(t, irIOCSide(websocket.NewStream(cs, cws), r.ex, cs), irIOCSide(websocket.NewStream(ss, sws), r.ex, ss))
+	}},
+	{"tcp-pool-strands", func(t *testing.T) *irRunner { return irRunPool(t, 2) }, func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (irSide, irSide) {
+		cs, ss := rcTCPPair(t, r.ex)
+		t.Cleanup(func() { cs.Close(); ss.Close() })
+		return irOpen(t, irStrandSide(websocket.NewStream(cs, cws), r.ex, cs), irStrandSide(websocket.NewStream(ss, sws), r.ex, ss))
+	}},
+	{"tls", irIOCRunner, func(t *testing.T, r *irRunner, cws, sws *websocket.Options) (irSide, irSide) {
+		cc, sc := tlsPair(t)
+		cn, sn := net.FromConn(cc, r.ex), net.FromConn(sc, r.ex)
+		t.Cleanup(func() { cn.Close(); sn.Close() })
+		return irOpen(t, irIOCSide(websocket.NewStream(cn, cws), r.ex, cn), irIOCSide(websocket.NewStream(sn, sws), r.ex, sn))
+	}},
+}
+
+// irNettestOpen opens a client and a server over a nettest pair on r's IOContext.
+func irNettestOpen(t *testing.T, r *irRunner, o nettest.Options, cws, sws *websocket.Options) (irSide, irSide) {
+	a, b := nettest.NewPair(r.ex, o, o)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return irOpen(t, irIOCSide(websocket.NewStream(a, cws), r.ex, a), irIOCSide(websocket.NewStream(b, sws), r.ex, b))
+}
+
+// irOpen runs the opening handshake on both sides.
+func irOpen(t *testing.T, c, s irSide) (irSide, irSide) {
+	t.Helper()
+	acc := irGo(s.ex, s.on, nil, func(h completion.Handler[error]) { s.ws.AsyncAccept(nil, h) })
+	hs := irGo(c.ex, c.on, nil, func(h completion.Handler[error]) { c.ws.AsyncHandshake("example.com", "/", nil, h) })
+	if err := acc.wait(t, "accept"); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if err := hs.wait(t, "handshake"); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	return c, s
+}
+
+// irOnSide runs f on the side's executor and waits for it.
+func irOnSide(t *testing.T, s irSide, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	s.ex.Post(func() { f(); close(done) })
+	select {
+	case <-done:
+	case <-time.After(irBound):
+		t.Fatalf("a step posted to the stream's executor did not run within %v", irBound)
+	}
+}
+
+// irScenario is one thing that happens while a read waits idle, played with me, the side whose
+// read waits, and peer, the other side, over every transport and with each role as me.
+type irScenario struct {
+	name     string
+	me, peer *websocket.Options
+	only     []string // the transports it runs over (nil: all)
+	play     func(t *testing.T, me, peer irSide)
+}
+
+// irEndByPeerClose ends a connection whose streams are both open and idle: peer closes while me's
+// read waits, which fails with ErrClosed holding the peer's reason.
+func irEndByPeerClose(t *testing.T, me, peer irSide, name string) {
+	t.Helper()
+	rd, m := me.readMsg(nil)
+	<-rd.started
+	cl := peer.close(websocket.CloseReason{Code: websocket.CloseGoingAway, Reason: "done"})
+	if err := cl.wait(t, name+": peer's close"); err != nil {
+		t.Fatalf("%s: peer's close: %v", name, err)
+	}
+	if res := rd.wait(t, name+": read during the peer's close"); !errors.Is(res.Err, websocket.ErrClosed) ||
+		m.reason != (websocket.CloseReason{Code: websocket.CloseGoingAway, Reason: "done"}) {
+		t.Fatalf("%s: read during the peer's close: %+v, Reason %+v", name, res, m.reason)
+	}
+}
+
+// irLaterFails checks that a read and a write started on s now fail, with the error want when it
+// is not nil (irSameErr), and returns their errors.
+func irLaterFails(t *testing.T, s irSide, want error, name string) {
+	t.Helper()
+	r, _ := s.readMsg(nil)
+	w := s.write([]byte("late"), false)
+	for _, e := range []error{r.wait(t, name+": later read").Err, w.wait(t, name+": later write").Err} {
+		if e == nil || (want != nil && !irSameErr(e, want)) {
+			t.Fatalf("%s: a later operation completed with %v, want %v", name, e, want)
+		}
+	}
+}
+
+var irSizes = []int{0, 1, 125, 126, 127, 4096, 65535, 65536, 65537}
+
+var irScenarios = []irScenario{
+	{name: "messages", play: func(t *testing.T, me, peer irSide) {
+		// A read waits idle, then a message comes: each size, text and binary, read whole.
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i, n := range irSizes {
+			text := i%2 == 0
+			msg := irPayload(rng, n, text)
+			rd, m := me.readMsg(nil)
+			<-rd.started
+			w := peer.write(msg, text)
+			if res := rd.wait(t, "read"); res.Err != nil || res.N != n || !bytes.Equal(m.data, msg) || m.text != text {
+				t.Fatalf("message of %d bytes (text %v): read %+v, %d bytes, text %v", n, text, res, len(m.data), m.text)
+			}
+			if res := w.wait(t, "write"); res.Err != nil || res.N != n {
+				t.Fatalf("write of %d bytes: %+v", n, res)
+			}
+		}
+		irEndByPeerClose(t, me, peer, "messages")
+	}},
+	{name: "second read", play: func(t *testing.T, me, peer irSide) {
+		// docs/websocket.md: "A second read while one is in flight [...] completes with
+		// ErrOperationInProgress, and the one in flight is not disturbed."
+		first, m := me.readMsg(nil)
+		<-first.started
+		second, _ := me.readMsg(nil)
+		some := irGo(me.ex, me.on, nil, func(h completion.Handler[net.IOResult]) { me.ws.AsyncReadSome(make([]byte, 8), h) })
+		ctx, cancel := context.WithCancel(context.Background())
+		withCtx, _ := me.readMsg(ctx)
+		for what, op := range map[string]*irOp[net.IOResult]{"AsyncRead": second, "AsyncReadSome": some, "AsyncRead with a context": withCtx} {
+			if res := op.wait(t, what); !errors.Is(res.Err, websocket.ErrOperationInProgress) || res.N != 0 {
+				t.Fatalf("second read (%s) while one waits: %+v", what, res)
+			}
+		}
+		cancel() // the second read's context: nothing of the first's
+		if first.isDone() {
+			t.Fatalf("the waiting read completed with nothing to read: %+v", first.res)
+		}
+		w := peer.write([]byte("undisturbed"), true)
+		if res := first.wait(t, "first read"); res.Err != nil || string(m.data) != "undisturbed" {
+			t.Fatalf("first read: %+v %q", res, m.data)
+		}
+		w.wait(t, "write")
+		irEndByPeerClose(t, me, peer, "second read")
+	}},
+	{name: "our close, peer reading", play: func(t *testing.T, me, peer irSide) {
+		irOurClose(t, me, peer, true)
+	}},
+	{name: "our close, peer reads later", play: func(t *testing.T, me, peer irSide) {
+		irOurClose(t, me, peer, false)
+	}},
+	{name: "peer's close, peer reading", play: func(t *testing.T, me, peer irSide) {
+		irPeerClose(t, me, peer, true)
+	}},
+	{name: "peer's close", play: func(t *testing.T, me, peer irSide) {
+		irPeerClose(t, me, peer, false)
+	}},
+	{name: "both close", play: func(t *testing.T, me, peer irSide) {
+		// Both sides close at once, each with a read waiting. Where the two run in parallel (a
+		// pool), one side's read may meet the other's close frame before its own AsyncClose
+		// starts; that AsyncClose then fails with ErrClosed, as one started once the closing
+		// handshake has begun, and the read's echo carries the first side's code. Otherwise both
+		// closing handshakes complete with nil, each side's Reason the other's close frame.
+		mr, mm := me.readMsg(nil)
+		pr, pm := peer.readMsg(nil)
+		<-mr.started
+		<-pr.started
+		mine, theirs := websocket.CloseReason{Code: websocket.CloseNormal, Reason: "me"}, websocket.CloseReason{Code: 4000, Reason: "peer"}
+		mc, pc := me.close(mine), peer.close(theirs)
+		mErr, pErr := mc.wait(t, "my close"), pc.wait(t, "peer's close")
+		if !isAny(mErr, websocket.ErrClosed) && mErr != nil || !isAny(pErr, websocket.ErrClosed) && pErr != nil || mErr != nil && pErr != nil {
+			t.Fatalf("closes at once: mine %v, the peer's %v", mErr, pErr)
+		}
+		wantMine, wantTheirs := theirs, mine // what my read's Reason and the peer's must hold
+		if mErr != nil {                     // the peer's close went first; my read echoed its code
+			wantTheirs = websocket.CloseReason{Code: theirs.Code}
+		}
+		if pErr != nil {
+			wantMine = websocket.CloseReason{Code: mine.Code}
+		}
+		if res := mr.wait(t, "my read"); !errors.Is(res.Err, websocket.ErrClosed) || mm.reason != wantMine {
+			t.Fatalf("my read: %+v, Reason %+v, want %+v (closes: mine %v, the peer's %v)", res, mm.reason, wantMine, mErr, pErr)
+		}
+		if res := pr.wait(t, "peer's read"); !errors.Is(res.Err, websocket.ErrClosed) || pm.reason != wantTheirs {
+			t.Fatalf("peer's read: %+v, Reason %+v, want %+v (closes: mine %v, the peer's %v)", res, pm.reason, wantTheirs, mErr, pErr)
+		}
+		irLaterFails(t, me, websocket.ErrClosed, "me")
+		irLaterFails(t, peer, websocket.ErrClosed, "peer")
+	}},
+	{name: "cancel", play: func(t *testing.T, me, peer irSide) {
+		// docs/websocket.md, "Timeouts": cancelling a read closes the next layer at once; the
+		// error matches context.Canceled and completion.ErrOperationAborted, and every later
+		// operation fails with it. The peer sees the connection end, with no close frame.
+		pr, _ := peer.readMsg(nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		rd, _ := me.readMsg(ctx)
+		<-rd.started
+		<-pr.started
+		cancel()
+		res := rd.wait(t, "read")
+		if !irCancelErr(res.Err, context.Canceled) {
+			t.Fatalf("cancelled read: %+v", res)
+		}
+		irLaterFails(t, me, res.Err, "me")
+		if pres := pr.wait(t, "peer's read"); pres.Err == nil || errors.Is(pres.Err, websocket.ErrClosed) {
+			t.Fatalf("peer's read after the cancelled read closed the connection: %+v", pres)
+		}
+	}},
+	{name: "next layer closed", play: func(t *testing.T, me, peer irSide) {
+		// "Closing the next layer yourself ends the WebSocket abruptly": the waiting read fails with
+		// the next layer's error, the stream is over, and the peer sees the connection end.
+		pr, _ := peer.readMsg(nil)
+		rd, _ := me.readMsg(nil)
+		<-rd.started
+		<-pr.started
+		me.next.Close()
+		if res := rd.wait(t, "read"); !isAny(res.Err, completion.ErrOperationAborted, stdnet.ErrClosed) {
+			t.Fatalf("read when its next layer was closed: %+v", res)
+		}
+		irLaterFails(t, me, nil, "me")
+		if pres := pr.wait(t, "peer's read"); pres.Err == nil || errors.Is(pres.Err, websocket.ErrClosed) {
+			t.Fatalf("peer's read after the connection was closed: %+v", pres)
+		}
+	}},
+	{name: "idle timeout", me: &websocket.Options{Timeout: websocket.Timeout{Idle: 100 * time.Millisecond}}, play: func(t *testing.T, me, peer irSide) {
+		// docs/websocket.md, "Timeouts": Timeout.Idle ends an open stream once nothing has arrived;
+		// the next layer is closed at once; the first operation to see it fails with ErrTimeout,
+		// every one after it with an error matching both ErrTimeout and ErrOperationAborted.
+		pr, _ := peer.readMsg(nil)
+		rd, _ := me.readMsg(nil)
+		if res := rd.wait(t, "read"); !errors.Is(res.Err, websocket.ErrTimeout) || errors.Is(res.Err, completion.ErrOperationAborted) {
+			t.Fatalf("read waiting past the idle timeout: %+v, want ErrTimeout itself", res)
+		}
+		r2, _ := me.readMsg(nil)
+		if res := r2.wait(t, "later read"); !errors.Is(res.Err, websocket.ErrTimeout) || !errors.Is(res.Err, completion.ErrOperationAborted) {
+			t.Fatalf("read after the idle timeout: %+v, want the timeout's abort", res)
+		}
+		if pres := pr.wait(t, "peer's read"); pres.Err == nil || errors.Is(pres.Err, websocket.ErrClosed) {
+			t.Fatalf("peer's read after the idle timeout: %+v", pres)
+		}
+	}},
+	{name: "idle timeout with pings, peer silent", me: &websocket.Options{Timeout: websocket.Timeout{Idle: 100 * time.Millisecond, KeepAlivePings: true}},
+		play: func(t *testing.T, me, peer irSide) {
+			// A peer that does not answer: the keep-alive ping goes out half way, and the stream
+			// still ends once a further half passes with nothing read. The peer, reading only
+			// afterwards, finds the ping.
+			rd, _ := me.readMsg(nil)
+			if res := rd.wait(t, "read"); !errors.Is(res.Err, websocket.ErrTimeout) {
+				t.Fatalf("read waiting past the idle timeout: %+v", res)
+			}
+			var pings atomic.Int32
+			irOnSide(t, peer, func() {
+				peer.ws.SetControlCallback(func(k websocket.FrameType, _ []byte) {
+					if k == websocket.FramePing {
+						pings.Add(1)
+					}
+				})
+			})
+			pr, _ := peer.readMsg(nil)
+			if pres := pr.wait(t, "peer's read"); pres.Err == nil || pings.Load() < 1 {
+				t.Fatalf("peer's read after the idle timeout: %+v, %d pings seen", pres, pings.Load())
+			}
+		}},
+	{name: "keep-alive", me: &websocket.Options{Timeout: websocket.Timeout{Idle: time.Second, KeepAlivePings: true}},
+		only: []string{"nettest-later-byte", "tcp-pool-strands", "tls"},
+		play: func(t *testing.T, me, peer irSide) {
+			// docs/websocket.md, "Timeouts": a quiet stream sends a ping half way, a peer that is
+			// alive answers with a pong and keeps the stream open. The read waits through two
+			// pongs (each taken by the waiting read), and then gets the message.
+			var pongs atomic.Int32
+			irOnSide(t, me, func() {
+				me.ws.SetControlCallback(func(k websocket.FrameType, _ []byte) {
+					if k == websocket.FramePong {
+						pongs.Add(1)
+					}
+				})
+			})
+			pr, _ := peer.readMsg(nil)
+			rd, m := me.readMsg(nil)
+			deadline := time.Now().Add(irBound)
+			for pongs.Load() < 2 && !rd.isDone() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d pongs after %v", pongs.Load(), irBound)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if rd.isDone() {
+				t.Fatalf("the read ended while the peer answered the pings: %+v", rd.res)
+			}
+			w := peer.write([]byte("still here"), true)
+			if res := rd.wait(t, "read"); res.Err != nil || string(m.data) != "still here" {
+				t.Fatalf("read after the keep-alive pings: %+v %q", res, m.data)
+			}
+			w.wait(t, "write")
+			if pr.isDone() {
+				t.Fatalf("the peer's read ended: %+v", pr.res)
+			}
+			cl := me.close(websocket.CloseReason{Code: websocket.CloseNormal})
+			if err := cl.wait(t, "close"); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			if pres := pr.wait(t, "peer's read"); !errors.Is(pres.Err, websocket.ErrClosed) {
+				t.Fatalf("peer's read during the close: %+v", pres)
+			}
+		}},
+}
+
+// irOurClose: docs/websocket.md, "Closing": AsyncClose started while our read waits idle; the read
+// "goes on, discarding frames, until the peer's close frame, then ErrClosed", AsyncClose gets nil
+// once both close frames have crossed, and the peer's read, which meets our close frame, fails
+// with ErrClosed, Reason holding our frame. Every later operation fails with ErrClosed.
+func irOurClose(t *testing.T, me, peer irSide, peerReading bool) {
+	var pr *irOp[net.IOResult]
+	var pm *irMsg
+	if peerReading {
+		pr, pm = peer.readMsg(nil)
+		<-pr.started
+	}
+	rd, m := me.readMsg(nil)
+	<-rd.started
+	bye := websocket.CloseReason{Code: websocket.CloseNormal, Reason: "bye"}
+	cl := me.close(bye)
+	if !peerReading {
+		<-cl.started
+		pr, pm = peer.readMsg(nil)
+	}
+	if err := cl.wait(t, "close"); err != nil {
+		t.Fatalf("close while the read waits: %v", err)
+	}
+	if res := rd.wait(t, "read"); !errors.Is(res.Err, websocket.ErrClosed) || m.reason.Code != websocket.CloseNormal {
+		t.Fatalf("read waiting during our close: %+v, Reason %+v", res, m.reason)
+	}
+	if res := pr.wait(t, "peer's read"); !errors.Is(res.Err, websocket.ErrClosed) || pm.reason != bye {
+		t.Fatalf("peer's read: %+v, Reason %+v", res, pm.reason)
+	}
+	irLaterFails(t, me, websocket.ErrClosed, "me")
+	irLaterFails(t, peer, websocket.ErrClosed, "peer")
+}
+
+// irPeerClose: docs/websocket.md, "Closing": the peer's close frame arrives while our read waits
+// idle: the read answers it, tears the next layer down and fails with ErrClosed, Reason holding
+// the peer's frame, the control callback having seen it once.
+func irPeerClose(t *testing.T, me, peer irSide, peerReading bool) {
+	var mu sync.Mutex
+	var seen []string
+	irOnSide(t, me, func() {
+		me.ws.SetControlCallback(func(k websocket.FrameType, b []byte) {
+			mu.Lock()
+			seen = append(seen, k.String()+":"+string(b))
+			mu.Unlock()
+		})
+	})
+	var pr *irOp[net.IOResult]
+	if peerReading {
+		pr, _ = peer.readMsg(nil)
+		<-pr.started
+	}
+	rd, m := me.readMsg(nil)
+	<-rd.started
+	away := websocket.CloseReason{Code: websocket.CloseGoingAway, Reason: "away"}
+	cl := peer.close(away)
+	if err := cl.wait(t, "peer's close"); err != nil {
+		t.Fatalf("peer's close: %v", err)
+	}
+	if res := rd.wait(t, "read"); !errors.Is(res.Err, websocket.ErrClosed) || m.reason != away {
+		t.Fatalf("read waiting when the peer's close came: %+v, Reason %+v", res, m.reason)
+	}
+	if peerReading {
+		if res := pr.wait(t, "peer's read"); !errors.Is(res.Err, websocket.ErrClosed) {
+			t.Fatalf("peer's read: %+v", res)
+		}
+	}
+	mu.Lock()
+	got := fmt.Sprint(seen)
+	mu.Unlock()
+	if got != fmt.Sprint([]string{websocket.FrameClose.String() + ":away"}) {
+		t.Fatalf("control callback saw %v, want the close frame once", got)
+	}
+	irLaterFails(t, me, websocket.ErrClosed, "me")
+	irLaterFails(t, peer, websocket.ErrClosed, "peer")
+}
+
+// TestBBIdleReadScenarios plays each scenario over each transport (nettest, nettest a byte at a
+// time in Mode Later, loopback TCP, TCP on a ThreadPool of two with a strand per stream, TLS
+// through net.FromConn), with the client and then the server as the side whose read waits. Every
+// handler runs once, where it must; after each scenario both streams are over and the runner's
+// executor runs out of work (no operation left pending), and goleak finds no goroutine left.
+func TestBBIdleReadScenarios(t *testing.T) {
+	for _, tr := range irTransports {
+		for _, sc := range irScenarios {
+			if sc.only != nil && !containsString(sc.only, tr.name) {
+				continue
+			}
+			for _, role := range roles {
+				t.Run(fmt.Sprintf("%s/%s/%s waits", tr.name, sc.name, roleName(role)), func(t *testing.T) {
+					r := tr.run(t)
+					var me, peer irSide
+					if role == websocket.RoleClient {
+						me, peer = tr.open(t, r, sc.me, sc.peer)
+					} else {
+						peer, me = tr.open(t, r, sc.peer, sc.me)
+					}
+					irCheckOnce(t) // forget the operations of earlier tests
+					sc.play(t, me, peer)
+					r.drain(t)
+					irCheckOnce(t)
+				})
+			}
+		}
+	}
+}
+
+// containsString reports whether list holds s.
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = runtime.Gosched
