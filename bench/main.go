@@ -11,7 +11,10 @@
 // a handler, a composed operation, a round trip), plus each case's time relative to its group's
 // baseline. Then it compares beastgo's WebSocket with gorilla/websocket, coder/websocket, gobwas/ws
 // and lesismal/nbio: echo servers in child processes (this program run again), one client for all,
-// and their memory per idle connection (see docs/benchmarks.md). It lives in its own module so
+// and their memory per idle connection (see docs/benchmarks.md). Last, two comparisons with Asio,
+// whose C++ programs (bench/asio) it compiles with g++ -O2 into a cache directory when it runs: the
+// executor group's shapes beside Asio's io_context and strand, and the net-echo group's TCP echo
+// servers (beastgo, Go's net package, Asio) in child processes. It lives in its own module so
 // that the libraries it compares against never enter the library's go.mod.
 package main
 
@@ -43,6 +46,7 @@ func main() {
 		os.Stdout = os.Stderr
 		os.Exit(childMain(os.Args[1:], os.Stdin, proto, os.Stderr))
 	}
+	sides = realSides()
 	os.Exit(run(os.Args[1:], allCases(), runWebSocket, os.Stdout, os.Stderr))
 }
 
@@ -138,6 +142,11 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		return ws != nil && (*only == "" || *only == wsGroup) && re.MatchString(id)
 	}
 	wsCfg.SkipEcho, wsCfg.SkipMemory = !wanted(wsEchoID), !wanted(wsMemoryID)
+	sideReq := newSideRequest(*only, re, *benchtime, *profileDir)
+	if err := sideReq.validate(); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
 
 	selected := selectCases(cases, re)
 	if *only != "" {
@@ -151,6 +160,9 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 			if wanted(id) {
 				fmt.Fprintln(stdout, id)
 			}
+		}
+		for _, id := range sideReq.ids() {
+			fmt.Fprintln(stdout, id)
 		}
 		return 0
 	}
@@ -168,7 +180,7 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 	}
 	defer restore()
 
-	if len(selected) == 0 && wsCfg.SkipEcho && wsCfg.SkipMemory {
+	if len(selected) == 0 && wsCfg.SkipEcho && wsCfg.SkipMemory && !sideReq.any() {
 		// Like go test's "no tests to run": not an error, but say so where a person looks.
 		fmt.Fprintf(stderr, "bench: no cases match -run %q\n", *runExpr)
 	}
@@ -197,6 +209,12 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		}
 		rep.WebSocket = wsRep
 	}
+	side, err := runSides(sideReq, stderr)
+	if err != nil {
+		failed = true
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+	}
+	all := fullReport{report: rep, sideReport: side}
 	if *svgDir != "" {
 		paths, err := writeCharts(*svgDir, rep)
 		if err != nil {
@@ -206,9 +224,9 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		fmt.Fprintf(stderr, "bench: wrote %d charts into %s\n", len(paths), *svgDir)
 	}
 	if *jsonOut {
-		err = writeJSON(stdout, rep)
+		err = writeFullJSON(stdout, all)
 	} else {
-		err = writeTable(stdout, rep)
+		err = writeFullTable(stdout, all)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
@@ -299,13 +317,13 @@ func replay(file string, jsonOut bool, svgDir string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
 	}
-	var rep report
+	var rep fullReport
 	if err := json.Unmarshal(data, &rep); err != nil {
 		fmt.Fprintf(stderr, "bench: %s is not a report of -json: %v\n", file, err)
 		return 2
 	}
 	if svgDir != "" {
-		paths, err := writeCharts(svgDir, rep)
+		paths, err := writeCharts(svgDir, rep.report)
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
@@ -313,9 +331,9 @@ func replay(file string, jsonOut bool, svgDir string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "bench: wrote %d charts into %s\n", len(paths), svgDir)
 	}
 	if jsonOut {
-		err = writeJSON(stdout, rep)
+		err = writeFullJSON(stdout, rep)
 	} else {
-		err = writeTable(stdout, rep)
+		err = writeFullTable(stdout, rep)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
