@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -63,6 +64,7 @@ const (
 	opWriteBuffers // a gather write
 	opConnect
 	opAccept
+	opWaitRead // AsyncWaitRead: readable, nothing read
 )
 
 // op is one direction's operation of a descriptor. It is reused by every operation in that
@@ -72,6 +74,9 @@ type op struct {
 	kind    opKind
 	busy    bool // started and its handler not yet invoked
 	pending bool // waiting for readiness in the reactor
+	// afterEvent is set while retry performs the operation after a readiness event: a wait
+	// takes the event's word for it then, rather than asking the kernel again.
+	afterEvent bool
 	b       []byte
 	gather  *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
 	res     IOResult
@@ -215,6 +220,22 @@ func (o *op) perform() (wouldBlock bool) {
 		} else {
 			o.res = IOResult{N: n}
 		}
+	case opWaitRead:
+		if !d.maybeReadable {
+			return true
+		}
+		if !d.hup && !o.afterEvent {
+			// The flag says a read might not wait; a peek that takes nothing tells. After an
+			// event it is the event's word, which costs no system call; it is stale only when
+			// an earlier read took the bytes it announced, and the read that follows then waits.
+			var b [1]byte
+			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(d.fd), uintptr(unsafe.Pointer(&b[0])), 1, unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+			if e == unix.EAGAIN {
+				d.maybeReadable = false
+				return true
+			}
+		}
+		o.res = IOResult{} // bytes, the end of the stream or an error: the read reports which
 	case opConnect:
 		errno, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err == nil && errno == 0 {
@@ -325,7 +346,10 @@ func (d *descriptor) ready(events uint32) {
 func (o *op) retry() {
 	d := o.d
 	d.mu.Lock()
-	if !o.pending || d.closed || o.perform() { // closing: Close aborts the pending operation
+	o.afterEvent = true
+	wouldBlock := !o.pending || d.closed || o.perform() // closing: Close aborts the pending operation
+	o.afterEvent = false
+	if wouldBlock {
 		d.mu.Unlock()
 		return
 	}
@@ -449,7 +473,7 @@ func (d *descriptor) deliver(out outcome) {
 	switch out.kind {
 	case opRead, opWrite, opWriteBuffers:
 		invoke.Invoke(out.hIO, out.res)
-	case opConnect:
+	case opConnect, opWaitRead:
 		invoke.Invoke(out.hErr, out.res.Err)
 	case opAccept:
 		invoke.Invoke(out.hAccept, AcceptResult{Socket: out.socket, Err: out.res.Err})

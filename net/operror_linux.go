@@ -44,6 +44,8 @@ func (k opKind) name() string {
 		return "write"
 	case opConnect:
 		return "dial"
+	case opWaitRead:
+		return "wait"
 	}
 	return "accept"
 }

@@ -27,6 +27,20 @@ type AsyncReadStream interface {
 	Executor() executor.Executor
 }
 
+// AsyncReadWaiter is a read stream that can wait until it has something to read without reading
+// it: Asio's async_wait(wait_read). A reader that would otherwise hold a buffer through a long
+// wait (a WebSocket between messages, a server's idle connections) waits with it and takes a
+// buffer only when a read can go on at once. [TCPSocket] has it.
+type AsyncReadWaiter interface {
+	// AsyncWaitRead completes h with nil once a read would not wait: bytes have arrived, or the
+	// peer has shut down its side, or the connection has failed (the read then reports which).
+	// It consumes nothing. It is the read direction's operation while it waits: a read started
+	// meanwhile fails with ErrInProgress. Cancellation and Close end it as they end a read.
+	// Readiness is the system's word for it, as with Asio: rarely (an event for bytes an earlier
+	// read already took) the read that follows still waits.
+	AsyncWaitRead(h completion.Handler[error])
+}
+
 // AsyncWriteStream writes asynchronously: Asio's AsyncWriteStream concept.
 type AsyncWriteStream interface {
 	// AsyncWriteSome writes at least one byte of b, unless b is empty or an error occurs, and

@@ -157,6 +157,27 @@ func (s *TCPSocket) AsyncReadSome(b []byte, h completion.Handler[IOResult]) {
 	s.startIO(opRead, b, nil, h)
 }
 
+// AsyncWaitRead completes h with nil once a read would not wait (see [AsyncReadWaiter]): data has
+// arrived, the peer has shut down its sending side, or the connection has failed. It reads
+// nothing, and it holds no buffer while it waits. Asio's async_wait(wait_read).
+func (s *TCPSocket) AsyncWaitRead(h completion.Handler[error]) {
+	d := s.descriptor()
+	if d == nil {
+		_, err := s.open("wait")
+		postResult(s.ex, h, err)
+		return
+	}
+	hex, ctx := completion.Associated(h, s.ex)
+	d.mu.Lock()
+	if err := d.read.begin(opWaitRead, hex); err != nil {
+		d.mu.Unlock()
+		postResult(s.ex, h, err)
+		return
+	}
+	d.read.hErr = h
+	d.read.start(ctx)
+}
+
 // AsyncWriteSome writes at least one byte of b and completes h with how many.
 func (s *TCPSocket) AsyncWriteSome(b []byte, h completion.Handler[IOResult]) {
 	s.startIO(opWrite, b, nil, h)

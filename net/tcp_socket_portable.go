@@ -58,6 +58,11 @@ type tcpConn struct {
 
 	mu sync.Mutex
 	rd connRead
+	// What an AsyncWaitRead's one-byte read found, for the next read to deliver first: a byte
+	// (peeked), or the end of the stream or a failure (peekErr).
+	peek    [1]byte
+	peeked  bool
+	peekErr error
 	// cancelRead cancels the context of the reads that have none of their own; it is made when
 	// such a read starts and dropped when Cancel uses it.
 	readCtx    context.Context
@@ -232,7 +237,53 @@ func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IO
 	c.cs.AsyncWriteSomeBuffers(bufs, h)
 }
 
-// read starts a read on the ConnStream with c.rd as its handler.
+// AsyncWaitRead completes h with nil once a read would not wait (see [AsyncReadWaiter]): data has
+// arrived, the peer has shut down its sending side, or the connection has failed. Asio's
+// async_wait(wait_read). Go's net package has no such wait, so on this path it reads one byte,
+// which the next read delivers first (that read returns it alone).
+func (s *TCPSocket) AsyncWaitRead(h completion.Handler[error]) {
+	c, err := s.conn("wait")
+	if err != nil {
+		postResult(s.ex, h, err)
+		return
+	}
+	c.read(c.peek[:], &waitRead{c: c, h: h}, s.ex)
+}
+
+// waitRead is the handler of AsyncWaitRead's one-byte read.
+type waitRead struct {
+	c *tcpConn
+	h completion.Handler[error]
+}
+
+// Complete keeps what the read found for the next read and completes the wait.
+func (w *waitRead) Complete(res IOResult) {
+	err := res.Err
+	var ce *completion.CanceledError
+	switch {
+	case res.N == 1:
+		w.c.mu.Lock()
+		w.c.peeked = true
+		w.c.mu.Unlock()
+		err = nil
+	case errors.Is(err, completion.ErrOperationAborted) || errors.As(err, &ce):
+		// Cancelled: nothing was read, and the wait fails.
+	default:
+		w.c.mu.Lock()
+		w.c.peekErr = err // the end of the stream, or a failure: the next read reports it
+		w.c.mu.Unlock()
+		err = nil
+	}
+	w.h.Complete(err)
+}
+
+// Executor returns the wait's handler's executor.
+func (w *waitRead) Executor() executor.Executor { return completion.AssociatedExecutor(w.h, nil) }
+
+// Context returns the wait's handler's context.
+func (w *waitRead) Context() context.Context { return completion.AssociatedContext(w.h) }
+
+// read starts a read on the ConnStream with c.rd as its handler, or delivers what a wait found.
 func (c *tcpConn) read(b []byte, h completion.Handler[IOResult], ex executor.Executor) {
 	r := &c.rd
 	uctx := completion.AssociatedContext(h)
@@ -240,6 +291,17 @@ func (c *tcpConn) read(b []byte, h completion.Handler[IOResult], ex executor.Exe
 	if r.busy {
 		c.mu.Unlock()
 		postResult(ex, h, IOResult{Err: ErrInProgress})
+		return
+	}
+	if (c.peeked || c.peekErr != nil) && len(b) > 0 {
+		var res IOResult
+		if c.peeked {
+			b[0], c.peeked, res.N = c.peek[0], false, 1
+		} else {
+			res.Err = c.peekErr
+		}
+		c.mu.Unlock()
+		postResult(ex, h, res)
 		return
 	}
 	r.busy, r.h, r.uctx, r.canceled = true, h, uctx, false

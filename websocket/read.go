@@ -95,6 +95,12 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 	if s.parkable(b, buf) {
 		if ctx := completion.AssociatedContext(h); ctx == nil || ctx.Err() == nil {
 			rs.parked, rs.parkedB, rs.parkedBuf = h, b, buf
+			if w, ok := s.next.(net.AsyncReadWaiter); ok {
+				// Nothing read until there is something to read: then the read takes it all
+				// through its read-ahead buffer, in one system call for a small message.
+				w.AsyncWaitRead((*parkedWait)(s))
+				return
+			}
 			s.next.AsyncReadSome(rs.hdr[:2], (*parkedRead)(s))
 			return
 		}
@@ -106,7 +112,7 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 	r.op.Start(s.Executor(), h, r)
 }
 
-// parkable reports whether a read may wait for the next frame's first bytes without its state:
+// parkable reports whether a read may wait for the next frame without its state:
 // between frames, with no bytes of the handshake's left to take and somewhere to put a payload.
 // Most reads of a server wait so for most of their life, which is why an idle stream holds no
 // read state (readOp is about 400 bytes, a parked read none).
@@ -114,6 +120,19 @@ func (s *Stream) parkable(b []byte, buf net.DynamicBuffer) bool {
 	rs := &s.rs
 	return rs.phase == phaseHeader && rs.hdrLen == 0 && rs.ahead == nil && len(s.readAhead()) == 0 && (buf != nil || len(b) > 0)
 }
+
+// parkedWait is the handler of a parked read's wait for something to read, on a next layer that
+// can wait so (net.AsyncReadWaiter): parkedRead, with nothing read yet.
+type parkedWait Stream
+
+// Executor returns the parked handler's associated executor, or nil when it has none.
+func (p *parkedWait) Executor() executor.Executor { return (*parkedRead)(p).Executor() }
+
+// Context returns the parked handler's associated context, or nil when it has none.
+func (p *parkedWait) Context() context.Context { return (*parkedRead)(p).Context() }
+
+// Complete starts the read proper, which reads what has arrived.
+func (p *parkedWait) Complete(err error) { (*parkedRead)(p).Complete(net.IOResult{Err: err}) }
 
 // parkedRead is the handler of a parked read's read of the next frame's first two bytes: the
 // Stream itself, answering for the parked handler's associated executor and context, so that
@@ -139,12 +158,13 @@ func (p *parkedRead) Complete(res net.IOResult) {
 	r := s.takeReadOp()
 	r.holdsMu, r.drain = true, false
 	r.b, r.buf, r.n, r.some = b, buf, 0, buf == nil
-	if ctx := completion.AssociatedContext(h); ctx != nil && ctx.Err() != nil && res.Err == nil {
+	ctx := completion.AssociatedContext(h)
+	if ctx != nil && ctx.Err() != nil && res.Err == nil {
 		// The context ended as the bytes came: Start below skips the read (Skipped), which ends
 		// the stream with this error, as a read cancelled while it waits does.
 		res.Err = completion.Canceled(ctx)
 	}
-	r.primed, r.first = true, res
+	r.primed, r.first, r.firstCtx = true, res, ctx
 	r.op.Start(s.Executor(), h, r)
 }
 
@@ -162,7 +182,7 @@ var readOps = sync.Pool{New: func() any { return new(readOp) }}
 func (r *readOp) Released() {
 	r.s, r.readState = nil, nil
 	r.b, r.buf, r.prepared = nil, nil, nil
-	r.primed, r.first = false, net.IOResult{}
+	r.primed, r.first, r.firstCtx = false, net.IOResult{}, nil
 	r.dst = nil
 	readOps.Put(r)
 }
@@ -175,7 +195,7 @@ func (r *readOp) Skipped() {
 		r.primed = false
 		err := r.first.Err
 		if err == nil { // the context ended between Complete's look and Start's
-			err = completion.ErrOperationAborted
+			err = completion.Canceled(r.firstCtx)
 		}
 		r.s.breakNext(err)
 	}
@@ -247,8 +267,9 @@ type readOp struct {
 	prepared []byte            // the area of buf the read in flight fills
 	n        int               // payload bytes delivered by this read
 	first    net.IOResult
-	viaAhead bool   // the inner read in flight fills ahead, and then dst from it
-	dst      []byte // where that read's bytes go
+	firstCtx context.Context // the read's context, when primed
+	viaAhead bool            // the inner read in flight fills ahead, and then dst from it
+	dst      []byte          // where that read's bytes go
 
 	ctlLen int         // bytes of the control frame's payload read
 	cs     *ctlScratch // from a pool while a control frame is handled, or a payload dropped

@@ -184,6 +184,7 @@ func (s *Stream) breakNext(err error) error {
 		err = s.tm.timeoutErr()
 	}
 	s.failWith(err)
+	s.tm.stop() // nothing is left to time: an armed timer would only hold the executor
 	s.closeNext()
 	return err
 }
