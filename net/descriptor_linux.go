@@ -77,10 +77,10 @@ type op struct {
 	// afterEvent is set while retry performs the operation after a readiness event: a wait
 	// takes the event's word for it then, rather than asking the kernel again.
 	afterEvent bool
-	b       []byte
-	gather  *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
-	res     IOResult
-	work    completion.Work // on d.ex and the handler's executor, while busy
+	b          []byte
+	gather     *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
+	res        IOResult
+	work       completion.Work // on d.ex and the handler's executor, while busy
 	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
 	// and the completion path asked it three times.
 	sameEx bool
