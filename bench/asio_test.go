@@ -26,6 +26,20 @@ func haveAsio(t *testing.T) bool {
 	return false
 }
 
+// defaultAsioBuilder is the builder the bench program uses with no environment set: g++, the
+// user's cache directory (so that test runs share the compiled programs), standalone Asio first.
+func defaultAsioBuilder(t *testing.T) *asioBuilder {
+	t.Helper()
+	t.Setenv(asioCacheEnv, "")
+	t.Setenv(cxxEnv, "")
+	t.Setenv(asioFlavourEnv, "")
+	ab, err := newAsioBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ab
+}
+
 // fakeCompiler writes a shell script that stands for a C++ compiler: it prints out and exits
 // with code.
 func fakeCompiler(t *testing.T, out string, code int) string {
@@ -178,13 +192,7 @@ func TestNewAsioExecConfig(t *testing.T) {
 // TestAsioExecutorComparison runs the comparison at its smallest: every shape measured by both
 // sides, or, where the machine cannot build Asio, a report that says so and no error.
 func TestAsioExecutorComparison(t *testing.T) {
-	t.Setenv(asioCacheEnv, "")
-	t.Setenv(cxxEnv, "")
-	t.Setenv(asioFlavourEnv, "")
-	ab, err := newAsioBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := defaultAsioBuilder(t)
 	cfg := asioExecConfig{Rounds: 2, Count: 3000}
 	rep, err := runAsioExecutor(cfg, ab, io.Discard)
 	if !haveAsio(t) {

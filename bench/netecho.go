@@ -158,27 +158,14 @@ func runNetEcho(cfg netEchoConfig, ab *asioBuilder, progress io.Writer) (*netEch
 		}
 		children[i], failed[i] = startChild(s.name, profile)
 	}
+	names := make([]string, len(netEchoServers))
+	for i, s := range netEchoServers {
+		names[i] = s.name
+	}
 	var rows []netEchoRow
 	for _, ec := range cfg.Cases {
-		samples := make([][]echoSample, len(netEchoServers))
-		for r := range cfg.Rounds {
-			fmt.Fprintf(progress, "[net-echo] %s, round %d/%d:", ec.name(), r+1, cfg.Rounds)
-			for k := range netEchoServers {
-				i := (k + r) % len(netEchoServers)
-				if failed[i] != nil || skipped[i] != "" {
-					continue
-				}
-				s, err := measureTCPEcho(children[i], ec, cfg)
-				if err != nil {
-					failed[i] = fmt.Errorf("%s, %s: %w", netEchoServers[i].name, ec.name(), err)
-					fmt.Fprintf(progress, " %s FAILED", netEchoServers[i].name)
-					continue
-				}
-				samples[i] = append(samples[i], s)
-				fmt.Fprintf(progress, " %s %.2fµs", netEchoServers[i].name, perTrip(s.ServerCPU, s.RoundTrips))
-			}
-			fmt.Fprintln(progress)
-		}
+		samples := measureRounds(cfg.Rounds, names, "[net-echo]", ec.name(), func(i int) bool { return skipped[i] != "" }, failed,
+			func(i int) (echoSample, error) { return measureTCPEcho(children[i], ec, cfg) }, progress)
 		caseRows := make([]netEchoRow, len(netEchoServers))
 		for i, s := range netEchoServers {
 			caseRows[i] = newNetEchoRow(ec, s, samples[i], failed[i], skipped[i])
@@ -252,11 +239,7 @@ type tcpEchoConn struct {
 
 // dialTCPEcho connects from local (nil: the system's choice) to addr with size-byte messages.
 func dialTCPEcho(addr string, local net.IP, size int) (*tcpEchoConn, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	if local != nil {
-		d.LocalAddr = &net.TCPAddr{IP: local}
-	}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := dialFrom(addr, local)
 	if err != nil {
 		return nil, err
 	}

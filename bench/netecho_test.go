@@ -194,13 +194,7 @@ func TestSetAsioRatios(t *testing.T) {
 // TestNetEchoComparison runs the group at its smallest against every real server, Asio's where
 // the machine can build it: each must echo byte for byte, be measured, and have its ratios.
 func TestNetEchoComparison(t *testing.T) {
-	t.Setenv(asioCacheEnv, "")
-	t.Setenv(cxxEnv, "")
-	t.Setenv(asioFlavourEnv, "")
-	ab, err := newAsioBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := defaultAsioBuilder(t)
 	profiles := t.TempDir()
 	cfg := netEchoConfig{Rounds: 2, Count: 30, Warmup: 2, ProfileDir: profiles,
 		Cases: []netEchoCase{{16, 3, false}, {70000, 1, true}}}
@@ -257,13 +251,7 @@ func TestAsioEchoChild(t *testing.T) {
 	if !haveAsio(t) {
 		t.Skip("g++ or the Asio headers are missing (apt-get install g++ libasio-dev)")
 	}
-	t.Setenv(asioCacheEnv, "")
-	t.Setenv(cxxEnv, "")
-	t.Setenv(asioFlavourEnv, "")
-	ab, err := newAsioBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ab := defaultAsioBuilder(t)
 	bin, err := ab.build("echo")
 	if err != nil {
 		t.Fatal(err)

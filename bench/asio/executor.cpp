@@ -31,84 +31,56 @@ std::unique_ptr<net::io_context> make_context(int hint) {
   return std::make_unique<net::io_context>(hint);
 }
 
-// Each shape runs n handlers on a fresh context and returns how many ran.
+// Each shape runs n handlers on a fresh context and returns how many ran; Ex is where the
+// handlers go: the context's executor itself, or a strand over it.
 
+using context_executor = net::io_context::executor_type;
+using strand_executor = net::strand<context_executor>;
+
+context_executor on(net::io_context& ctx, context_executor*) { return ctx.get_executor(); }
+strand_executor on(net::io_context& ctx, strand_executor*) { return net::make_strand(ctx); }
+
+template <class Ex>
 long post_then_run(int hint, long n) {
   auto ctx = make_context(hint);
+  Ex ex = on(*ctx, static_cast<Ex*>(nullptr));
   long ran = 0;
   for (long done = 0; done < n; done += burst) {
-    for (long i = 0; i < burst; ++i) net::post(*ctx, [&ran] { ++ran; });
+    for (long i = 0; i < burst; ++i) net::post(ex, [&ran] { ++ran; });
     ctx->run();
     ctx->restart();
   }
   return ran;
 }
 
+template <class Ex>
 long post_to_runner(int hint, long n) {
   auto ctx = make_context(hint);
+  Ex ex = on(*ctx, static_cast<Ex*>(nullptr));
   auto guard = net::make_work_guard(*ctx);
   std::thread runner([&ctx] { ctx->run(); });
   long ran = 0;  // only the runner touches it
-  for (long i = 0; i < n; ++i) net::post(*ctx, [&ran] { ++ran; });
+  for (long i = 0; i < n; ++i) net::post(ex, [&ran] { ++ran; });
   guard.reset();
   runner.join();
   return ran;
 }
 
+template <class Ex>
 long chain(int hint, long n) {
   auto ctx = make_context(hint);
+  Ex ex = on(*ctx, static_cast<Ex*>(nullptr));
   long ran = 0;
   struct link {
-    net::io_context* ctx;
+    Ex* ex;
     long* ran;
     long n;
     void operator()() const {
-      if (++*ran < n) net::post(*ctx, *this);
+      if (++*ran < n) net::post(*ex, *this);
     }
   };
-  net::post(*ctx, link{ctx.get(), &ran, n});
+  net::post(ex, link{&ex, &ran, n});
   ctx->run();
-  return ran;
-}
-
-long strand_chain(int hint, long n) {
-  auto ctx = make_context(hint);
-  auto strand = net::make_strand(*ctx);
-  long ran = 0;
-  struct link {
-    net::strand<net::io_context::executor_type>* strand;
-    long* ran;
-    long n;
-    void operator()() const {
-      if (++*ran < n) net::post(*strand, *this);
-    }
-  };
-  net::post(strand, link{&strand, &ran, n});
-  ctx->run();
-  return ran;
-}
-
-long strand_post_then_run(int hint, long n) {
-  auto ctx = make_context(hint);
-  auto strand = net::make_strand(*ctx);
-  long ran = 0;
-  for (long done = 0; done < n; done += burst) {
-    for (long i = 0; i < burst; ++i) net::post(strand, [&ran] { ++ran; });
-    ctx->run();
-    ctx->restart();
-  }
-  return ran;
-}
-
-long strand_post_to_runner(int hint, long n) {
-  auto ctx = make_context(hint);
-  auto strand = net::make_strand(*ctx);
-  auto guard = net::make_work_guard(*ctx);
-  std::thread runner([&ctx] { ctx->run(); });
-  long ran = 0;  // only the strand's handlers touch it
-  for (long i = 0; i < n; ++i) net::post(strand, [&ran] { ++ran; });
-  guard.reset();
-  runner.join();
   return ran;
 }
 
@@ -119,12 +91,12 @@ struct shape {
 };
 
 const shape shapes[] = {
-    {"post-then-run", post_then_run, true},
-    {"post-to-runner", post_to_runner, false},
-    {"chain", chain, false},
-    {"strand-chain", strand_chain, false},
-    {"strand-post-then-run", strand_post_then_run, true},
-    {"strand-post-to-runner", strand_post_to_runner, false},
+    {"post-then-run", post_then_run<context_executor>, true},
+    {"post-to-runner", post_to_runner<context_executor>, false},
+    {"chain", chain<context_executor>, false},
+    {"strand-chain", chain<strand_executor>, false},
+    {"strand-post-then-run", post_then_run<strand_executor>, true},
+    {"strand-post-to-runner", post_to_runner<strand_executor>, false},
 };
 
 int usage() {
