@@ -31,6 +31,29 @@ import (
 //
 // IOContext satisfies [Executor] itself; Executor returns it as one.
 type IOContext struct {
+	// The fields are grouped by who writes them, a cache line apart, so that the runners of a
+	// context with several do not stall on each other's writes: the read-mostly fields that every
+	// handler and Post reads, the fields under mu, and the work count that every batch updates.
+
+	// runners lists the goroutines inside a run call, newest first, so Post and Dispatch can tell
+	// whether their caller is one. Replaced, never mutated, under mu. Each entry carries its
+	// goroutine so that the lookup reads only the list, not the runners' own records, which their
+	// goroutines write all the time.
+	runners atomic.Pointer[[]runnerRef]
+	// solo and soloG are the only runner and its goroutine while there is exactly one, so that
+	// current, called on every Post, compares one word instead of chasing three pointers to find
+	// it. Both are set under mu.
+	solo    atomic.Pointer[runner]
+	soloG   atomic.Uintptr
+	stopped atomic.Bool
+	// concurrent is set by a concurrency hint above one, at construction: the context is then
+	// never serial, whoever is inside its run calls.
+	concurrent bool
+	// hint is the concurrency hint (at least 1): a burst of queued handlers is shared out among
+	// at least this many runners, even before they have all entered a run call.
+	hint int
+	_    [cacheLine]byte
+
 	mu        sync.Mutex
 	queue     fifo      // handlers posted and not yet taken by a runner
 	idle      []*runner // runners waiting for a handler, most recent last
@@ -45,25 +68,23 @@ type IOContext struct {
 	queued atomic.Int64
 	// idleCount mirrors len(idle) for the same reason.
 	idleCount atomic.Int32
+	_         [cacheLine]byte
+
 	// work counts outstanding work other than the queue: OnWorkStarted units and handlers taken by
 	// runners and not yet finished. Outstanding work is work plus queue.len(); it is judged to be
 	// zero only with mu held.
-	work    atomic.Int64
-	stopped atomic.Bool
-	// runners lists the goroutines inside a run call, newest first, so Post and Dispatch can tell
-	// whether their caller is one. Replaced, never mutated, under mu.
-	runners atomic.Pointer[[]*runner]
-	// solo and soloG are the only runner and its goroutine while there is exactly one, so that
-	// current, called on every Post, compares one word instead of chasing three pointers to find
-	// it. Both are set under mu.
-	solo  atomic.Pointer[runner]
-	soloG atomic.Uintptr
-	// concurrent is set by a concurrency hint above one, at construction: the context is then
-	// never serial, whoever is inside its run calls.
-	concurrent bool
-	// hint is the concurrency hint (at least 1): a burst of queued handlers is shared out among
-	// at least this many runners, even before they have all entered a run call.
-	hint int
+	work atomic.Int64
+	_    [cacheLine]byte
+}
+
+// cacheLine is a size at least as large as a CPU's cache line, to keep fields that different
+// goroutines write apart.
+const cacheLine = 64
+
+// runnerRef is an entry of the runner list: a runner and its goroutine.
+type runnerRef struct {
+	g uintptr
+	r *runner
 }
 
 // runner is the state of one run call, owned by the goroutine that made it.
@@ -245,9 +266,9 @@ func (c *IOContext) current() *runner {
 			return r
 		}
 	}
-	for _, r := range *rs {
-		if r.g == g {
-			return r
+	for _, e := range *rs {
+		if e.g == g {
+			return e.r
 		}
 	}
 	return nil
@@ -481,11 +502,11 @@ func (c *IOContext) enter() *runner {
 		c.queued.Store(int64(c.queue.len()))
 	}
 	old := c.runners.Load()
-	var rs []*runner
+	var rs []runnerRef
 	if old != nil {
-		rs = make([]*runner, 0, len(*old)+1)
+		rs = make([]runnerRef, 0, len(*old)+1)
 	}
-	rs = append(rs, r)
+	rs = append(rs, runnerRef{g: r.g, r: r})
 	if old != nil {
 		rs = append(rs, *old...)
 	}
@@ -496,9 +517,9 @@ func (c *IOContext) enter() *runner {
 }
 
 // setSoloLocked records the runner list's only runner, if it has one; under mu.
-func (c *IOContext) setSoloLocked(rs []*runner) {
+func (c *IOContext) setSoloLocked(rs []runnerRef) {
 	if len(rs) == 1 {
-		c.solo.Store(rs[0])
+		c.solo.Store(rs[0].r)
 		c.soloG.Store(rs[0].g)
 		return
 	}
@@ -519,9 +540,9 @@ func (c *IOContext) leave(r *runner) {
 		c.wakeOneLocked()
 	}
 	old := *c.runners.Load()
-	rs := make([]*runner, 0, len(old)-1)
+	rs := make([]runnerRef, 0, len(old)-1)
 	for _, x := range old {
-		if x != r {
+		if x.r != r {
 			rs = append(rs, x)
 		}
 	}
