@@ -184,7 +184,7 @@ func TestSpawnAwaitsAllocateNothing(t *testing.T) {
 	ioc := executor.NewIOContext()
 	ticker := benchcases.NewTicker(ioc)
 	few, many := spawnAllocs(ioc, ticker, 1), spawnAllocs(ioc, ticker, 1001)
-	if many != few {
+	if many != few && !raceEnabled {
 		t.Fatalf("a spawned operation allocates %v times with 1 await and %v with 1001: awaits allocate", few, many)
 	}
 }
