@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"time"
 )
 
 // The client of the websocket group is the same for every server and costs as little as it can:
@@ -41,11 +40,7 @@ type wsClientConn struct {
 // dialWS connects from local (nil: the system's choice) to addr, upgrades the connection and
 // prepares size-byte messages.
 func dialWS(addr string, local net.IP, size int) (*wsClientConn, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	if local != nil {
-		d.LocalAddr = &net.TCPAddr{IP: local}
-	}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := dialFrom(addr, local)
 	if err != nil {
 		return nil, err
 	}

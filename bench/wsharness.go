@@ -210,28 +210,15 @@ func runEchoTable(cfg wsConfig, progress io.Writer) ([]echoRow, error) {
 			}
 		}
 	}()
+	names := make([]string, len(echoServers))
+	for i, s := range echoServers {
+		names[i] = s.name
+	}
 	var rows []echoRow
 	var errs []error
 	for _, ec := range cfg.Cases {
-		samples := make([][]echoSample, len(echoServers))
-		for r := range cfg.Rounds {
-			fmt.Fprintf(progress, "[websocket] echo %s, round %d/%d:", ec.name(), r+1, cfg.Rounds)
-			for k := range echoServers {
-				i := (k + r) % len(echoServers)
-				if failed[i] != nil {
-					continue
-				}
-				s, err := measureEcho(children[i], ec, cfg)
-				if err != nil {
-					failed[i] = fmt.Errorf("%s, %s: %w", echoServers[i].name, ec.name(), err)
-					fmt.Fprintf(progress, " %s FAILED", echoServers[i].name)
-					continue
-				}
-				samples[i] = append(samples[i], s)
-				fmt.Fprintf(progress, " %s %.1fµs", echoServers[i].name, perTrip(s.ServerCPU, s.RoundTrips))
-			}
-			fmt.Fprintln(progress)
-		}
+		samples := measureRounds(cfg.Rounds, names, "[websocket] echo", ec.name(), func(int) bool { return false }, failed,
+			func(i int) (echoSample, error) { return measureEcho(children[i], ec, cfg) }, progress)
 		caseRows := make([]echoRow, len(echoServers))
 		for i, s := range echoServers {
 			caseRows[i] = newEchoRow(ec, s, samples[i], failed[i])
