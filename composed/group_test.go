@@ -246,10 +246,13 @@ func TestGroupOfNoOperationsCompletesPosted(t *testing.T) {
 }
 
 // overlapExecutor wraps a pool's executor and counts handlers that run while another of its
-// handlers is running. Each handler sleeps a moment first: in a synctest bubble that lets every
-// idle runner of the pool take a handler meanwhile, so handlers that are not serialised do
-// overlap, deterministically, and the race detector sees them unordered. Dispatch posts, so that
-// no handler runs nested inside another.
+// handlers is running. Each handler sleeps a moment before it counts itself in, and again before
+// it looks: in a synctest bubble the clock moves only when every goroutine waits, so every idle
+// runner of the pool takes a handler meanwhile, and handlers that are not serialised do overlap,
+// deterministically, and the race detector sees them unordered. Counting in only after the first
+// pause keeps a strand's hand-off out of the count: the next handler a strand posts from inside
+// its last one starts its pause while that one is still finishing, which is no overlap. Dispatch
+// posts, so that no handler runs nested inside another.
 type overlapExecutor struct {
 	executor.Executor
 	inside, overlaps atomic.Int32
@@ -257,10 +260,12 @@ type overlapExecutor struct {
 
 func (o *overlapExecutor) wrap(f func()) func() {
 	return func() {
-		if o.inside.Add(1) > 1 {
+		time.Sleep(time.Millisecond)
+		o.inside.Add(1)
+		time.Sleep(time.Millisecond)
+		if o.inside.Load() > 1 {
 			o.overlaps.Add(1)
 		}
-		time.Sleep(time.Millisecond)
 		f()
 		o.inside.Add(-1)
 	}
