@@ -15,9 +15,12 @@ import (
 	"io"
 	"math/rand/v2"
 	stdnet "net"
+	"net/netip"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,29 +89,37 @@ func (op *irOp[R]) begin(ex executor.Executor, start func(h completion.Handler[R
 func irGo[R any](ex executor.Executor, on func() bool, hook func(R), start func(h completion.Handler[R])) *irOp[R] {
 	op := newIROp(on, hook)
 	irStarted.Lock()
-	irStarted.calls = append(irStarted.calls, &op.calls)
+	irStarted.checks = append(irStarted.checks, op.check)
 	irStarted.Unlock()
 	ex.Post(func() { op.begin(ex, start) })
 	return op
 }
 
-// irStarted holds the call counts of the operations irGo started since irCheckOnce last ran.
+// irStarted holds a check of each operation irGo started since irCheckOnce last ran.
 var irStarted struct {
 	sync.Mutex
-	calls []*atomic.Int32
+	checks []func() error
+}
+
+// irForget drops the checks of operations started before, by a test that may have failed.
+func irForget() {
+	irStarted.Lock()
+	irStarted.checks = nil
+	irStarted.Unlock()
 }
 
 // irCheckOnce fails the test unless every operation irGo started since the last check has had its
-// handler called exactly once. Call it once nothing can run any more (after irRunner.drain).
+// handler called exactly once, after its initiating call returned, where it must run. Call it once
+// nothing can run any more (after irRunner.drain).
 func irCheckOnce(t *testing.T) {
 	t.Helper()
 	irStarted.Lock()
-	calls := irStarted.calls
-	irStarted.calls = nil
+	checks := irStarted.checks
+	irStarted.checks = nil
 	irStarted.Unlock()
-	for i, c := range calls {
-		if n := c.Load(); n != 1 {
-			t.Fatalf("operation %d of %d: handler ran %d times, want exactly once", i+1, len(calls), n)
+	for i, c := range checks {
+		if err := c(); err != nil {
+			t.Fatalf("operation %d of %d: %v", i+1, len(checks), err)
 		}
 	}
 }
@@ -137,6 +148,19 @@ func (op *irOp[R]) wait(t *testing.T, what string) R {
 		t.Fatalf("%s: handler ran off its executor", what)
 	}
 	return op.res
+}
+
+// check reports what is wrong with the handler's calls, once nothing can run any more.
+func (op *irOp[R]) check() error {
+	switch {
+	case op.calls.Load() != 1:
+		return fmt.Errorf("handler ran %d times, want exactly once", op.calls.Load())
+	case op.inside.Load():
+		return errors.New("handler ran inside the initiating call")
+	case op.off.Load():
+		return errors.New("handler ran off its executor")
+	}
+	return nil
 }
 
 // isDone reports whether the handler has run.
@@ -856,6 +880,7 @@ type irScenario struct {
 	name     string
 	me, peer *websocket.Options
 	only     []string // the transports it runs over (nil: all)
+	server   bool     // played only with the server as me
 	play     func(t *testing.T, me, peer irSide)
 }
 
@@ -879,11 +904,12 @@ func irEndByPeerClose(t *testing.T, me, peer irSide, name string) {
 // is not nil (irSameErr), and returns their errors.
 func irLaterFails(t *testing.T, s irSide, want error, name string) {
 	t.Helper()
-	r, _ := s.readMsg(nil)
+	r, m := s.readMsg(nil)
 	w := s.write([]byte("late"), false)
-	for _, e := range []error{r.wait(t, name+": later read").Err, w.wait(t, name+": later write").Err} {
+	rres, wres := r.wait(t, name+": later read"), w.wait(t, name+": later write")
+	for _, e := range []error{rres.Err, wres.Err} {
 		if e == nil || (want != nil && !irSameErr(e, want)) {
-			t.Fatalf("%s: a later operation completed with %v, want %v", name, e, want)
+			t.Fatalf("%s: later operations completed with: read %+v (%q), write %+v; want %v", name, rres, m.data, wres, want)
 		}
 	}
 }
@@ -1053,7 +1079,7 @@ var irScenarios = []irScenario{
 			}
 		}},
 	{name: "keep-alive", me: &websocket.Options{Timeout: websocket.Timeout{Idle: time.Second, KeepAlivePings: true}},
-		only: []string{"nettest-later-byte", "tcp-pool-strands", "tls"},
+		only: []string{"nettest-later-byte", "tcp-pool-strands", "tls"}, server: true,
 		play: func(t *testing.T, me, peer irSide) {
 			// docs/websocket.md, "Timeouts": a quiet stream sends a ping half way, a peer that is
 			// alive answers with a pong and keeps the stream open. The read waits through two
@@ -1183,6 +1209,9 @@ func TestBBIdleReadScenarios(t *testing.T) {
 				continue
 			}
 			for _, role := range roles {
+				if sc.server && role != websocket.RoleServer {
+					continue
+				}
 				t.Run(fmt.Sprintf("%s/%s/%s waits", tr.name, sc.name, roleName(role)), func(t *testing.T) {
 					r := tr.run(t)
 					var me, peer irSide
@@ -1191,7 +1220,7 @@ func TestBBIdleReadScenarios(t *testing.T) {
 					} else {
 						peer, me = tr.open(t, r, sc.peer, sc.me)
 					}
-					irCheckOnce(t) // forget the operations of earlier tests
+					irForget()
 					sc.play(t, me, peer)
 					r.drain(t)
 					irCheckOnce(t)
@@ -1211,4 +1240,702 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-var _ = runtime.Gosched
+// irStartCtx tells whether a read's context was done just before the call that started the read,
+// and just after it, seen from the read's executor step. A deadline may pass before a read starts:
+// a read whose context is done when it starts leaves the stream as it was, one whose context ends
+// while it is in flight ends the stream; in between the two looks, either is right.
+type irStartCtx struct{ doneBefore, doneAfter bool }
+
+// irReadCtx starts an AsyncRead bound to ctx, whose handler keeps a copy of the message and its
+// kind, recording whether ctx was done around the start. The flags may be read once the
+// operation's started channel is closed.
+func irReadCtx(s irSide, ctx context.Context) (*irOp[net.IOResult], *irMsg, *irStartCtx) {
+	m, at := new(irMsg), new(irStartCtx)
+	buf := new(net.FlatBuffer)
+	op := irGo(s.ex, s.on, func(net.IOResult) {
+		m.data, m.text, m.reason = append([]byte(nil), buf.Bytes()...), s.ws.GotText(), s.ws.Reason()
+	}, func(h completion.Handler[net.IOResult]) {
+		at.doneBefore = ctx.Err() != nil
+		s.ws.AsyncRead(buf, completion.WithContext(ctx, h))
+		at.doneAfter = ctx.Err() != nil
+	})
+	return op, m, at
+}
+
+// irEnded reports whether s is no longer open, asked on its executor.
+func irEnded(t *testing.T, s irSide) bool {
+	t.Helper()
+	var open bool
+	irOnSide(t, s, func() { open = s.ws.IsOpen() })
+	return !open
+}
+
+// irSpin yields the processor a random number of times: a random moment, without a clock.
+func irSpin(rng *rand.Rand, max int) {
+	for range rng.IntN(max + 1) {
+		runtime.Gosched()
+	}
+}
+
+// TestBBIdleReadCancelRacingMessage races, from two goroutines of their own, a read's cancellation
+// against the arrival of the next message, the read having started idle: over each transport, with
+// each role waiting, many times. Whichever wins, the read's handler runs once; a read that
+// completes has the whole message and the stream goes on (the peer's close then ends it cleanly);
+// a read that fails does so with the cancellation, every later operation fails with it, and the
+// peer sees the connection end. After each transport's runs the executor runs out of work.
+func TestBBIdleReadCancelRacingMessage(t *testing.T) {
+	iters := map[string]int{"nettest": 150, "nettest-later-byte": 100, "tcp": 60, "tcp-pool-strands": 60, "tls": 20}
+	sizes := []int{0, 1, 2, 125, 126, 300}
+	for _, tr := range irTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			irForget()
+			r := tr.run(t)
+			rng := rand.New(rand.NewPCG(uint64(len(tr.name)), 7))
+			outcomes := map[string]int{}
+			for i := range iters[tr.name] {
+				role := roles[i%2]
+				var me, peer irSide
+				if role == websocket.RoleClient {
+					me, peer = tr.open(t, r, nil, nil)
+				} else {
+					peer, me = tr.open(t, r, nil, nil)
+				}
+				name := fmt.Sprintf("run %d, %s waits", i, roleName(role))
+				msg := irPayload(rng, sizes[rng.IntN(len(sizes))], false)
+				var ctx context.Context
+				var cancel context.CancelFunc
+				cause := context.Canceled
+				if i%3 == 2 {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(1000))*time.Microsecond)
+					cause = context.DeadlineExceeded
+				} else {
+					ctx, cancel = context.WithCancel(context.Background())
+				}
+				rd, m, at := irReadCtx(me, ctx)
+				<-rd.started
+				seedA, seedB := rng.Uint64(), rng.Uint64()
+				wch := make(chan *irOp[net.IOResult], 1)
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					irSpin(rand.New(rand.NewPCG(seedA, 1)), 300)
+					if cause == context.Canceled {
+						cancel()
+					}
+				})
+				wg.Go(func() {
+					irSpin(rand.New(rand.NewPCG(seedB, 2)), 300)
+					wch <- peer.write(msg, false)
+				})
+				res := rd.wait(t, name)
+				wg.Wait()
+				cancel()
+				w := <-wch
+				if res.Err == nil {
+					outcomes["read"]++
+					if res.N != len(msg) || !bytes.Equal(m.data, msg) {
+						t.Fatalf("%s: read %d bytes, want the %d-byte message whole", name, res.N, len(msg))
+					}
+					if wres := w.wait(t, name+": write"); wres.Err != nil {
+						t.Fatalf("%s: write: %+v", name, wres)
+					}
+					// What such a read leaves for the next one is not checked here: on a pool, the
+					// next read can be aborted by the first read's context, a failure reported with
+					// its reproduction. The connection is dropped instead.
+					me.next.Close()
+					peer.next.Close()
+					continue
+				}
+				if !irCancelErr(res.Err, cause) {
+					t.Fatalf("%s: read %+v, want the message or the cancellation (%v)", name, res, cause)
+				}
+				if at.doneBefore || at.doneAfter && !irEnded(t, me) {
+					// Done when the read started: the stream is as it was, the message still to read.
+					outcomes["done at the start"]++
+					rd2, m2 := me.readMsg(nil)
+					if res := rd2.wait(t, name+": next read"); res.Err != nil || !bytes.Equal(m2.data, msg) {
+						t.Fatalf("%s: the read whose context was done at its start left %+v %d bytes", name, res, len(m2.data))
+					}
+					w.wait(t, name+": write")
+					irEndByPeerClose(t, me, peer, name+" (context done at the start)")
+					continue
+				}
+				outcomes["cancelled"]++
+				irLaterFails(t, me, res.Err, tr.name+", "+name)
+				w.wait(t, name+": write") // it may have gone out before the connection ended, or not
+				pr, _ := peer.readMsg(nil)
+				if pres := pr.wait(t, name+": peer's read"); pres.Err == nil || errors.Is(pres.Err, websocket.ErrClosed) {
+					t.Fatalf("%s: peer's read after the cancellation: %+v", name, pres)
+				}
+			}
+			r.drain(t)
+			irCheckOnce(t)
+			t.Logf("%v", outcomes)
+		})
+	}
+}
+
+// irRawTCP is a Stream over a loopback TCP socket whose peer is a plain net.Conn the test drives:
+// the test writes the peer's handshake and frames byte by byte, and resets the connection.
+type irRawTCP struct {
+	side irSide
+	sock *net.TCPSocket
+	conn stdnet.Conn // the raw peer
+}
+
+// irRawTCPServer opens a server Stream on r (an IOContext run by one goroutine) for a raw client
+// that writes its upgrade request with behind right after it, in one write.
+func irRawTCPServer(t *testing.T, r *irRunner, sws *websocket.Options, behind []byte) *irRawTCP {
+	t.Helper()
+	acc := net.NewTCPAcceptor(r.ex)
+	if err := acc.Listen(netip.MustParseAddrPort("127.0.0.1:0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer acc.Close()
+	fa := completion.NewFuture[net.AcceptResult]()
+	acc.AsyncAccept(r.ex, fa)
+	conn, err := stdnet.Dial("tcp", acc.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), irBound)
+	defer cancel()
+	ar, err := fa.WaitContext(ctx)
+	if err != nil || ar.Err != nil {
+		t.Fatalf("accept: %v %v", err, ar.Err)
+	}
+	t.Cleanup(func() { ar.Socket.Close() })
+	x := &irRawTCP{side: irIOCSide(websocket.NewStream(ar.Socket, sws), r.ex, ar.Socket), sock: ar.Socket, conn: conn}
+	if _, err := conn.Write(append([]byte(upgradeRequest), behind...)); err != nil {
+		t.Fatal(err)
+	}
+	op := irGo(x.side.ex, x.side.on, nil, func(h completion.Handler[error]) { x.side.ws.AsyncAccept(nil, h) })
+	if err := op.wait(t, "accept"); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if head := x.readHead(t); !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) {
+		t.Fatalf("the server answered %q", head)
+	}
+	return x
+}
+
+// irRawTCPClient opens a client Stream on r for a raw server that answers the upgrade request
+// with a 101 and behind right after it, in one write.
+func irRawTCPClient(t *testing.T, r *irRunner, cws *websocket.Options, behind []byte) *irRawTCP {
+	t.Helper()
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sock := net.NewTCPSocket(r.ex)
+	t.Cleanup(func() { sock.Close() })
+	fc := completion.NewFuture[error]()
+	sock.AsyncConnect(netip.MustParseAddrPort(ln.Addr().String()), fc)
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), irBound)
+	defer cancel()
+	if err, werr := fc.WaitContext(ctx); err != nil || werr != nil {
+		t.Fatalf("connect: %v %v", err, werr)
+	}
+	x := &irRawTCP{side: irIOCSide(websocket.NewStream(sock, cws), r.ex, sock), sock: sock, conn: conn}
+	op := irGo(x.side.ex, x.side.on, nil, func(h completion.Handler[error]) { x.side.ws.AsyncHandshake("example.com", "/", nil, h) })
+	head := x.readHead(t)
+	m := keyLine.FindSubmatch(head)
+	if m == nil {
+		t.Fatalf("no Sec-WebSocket-Key in %q", head)
+	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		acceptKey(string(m[1])) + "\r\n\r\n"
+	if _, err := conn.Write(append([]byte(resp), behind...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.wait(t, "handshake"); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	return x
+}
+
+// readHead reads an HTTP head from the raw peer's connection, a byte at a time so as to take
+// nothing behind it.
+func (x *irRawTCP) readHead(t *testing.T) []byte {
+	t.Helper()
+	x.conn.SetReadDeadline(time.Now().Add(irBound))
+	defer x.conn.SetReadDeadline(time.Time{})
+	var head []byte
+	b := make([]byte, 1)
+	for !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+		if _, err := x.conn.Read(b); err != nil {
+			t.Fatalf("reading the handshake's head after %q: %v", head, err)
+		}
+		head = append(head, b[0])
+	}
+	return head
+}
+
+// peerGone reports the error the raw peer's read gets: the connection's end (io.EOF, a reset).
+// Past irBound it fails the test: the Stream did not end the connection.
+func (x *irRawTCP) peerGone(t *testing.T, name string) {
+	t.Helper()
+	x.conn.SetReadDeadline(time.Now().Add(irBound))
+	b := make([]byte, 512)
+	for {
+		n, err := x.conn.Read(b)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("%s: the connection is still open after %v", name, irBound)
+			}
+			return
+		}
+		// A close frame is not what an abrupt end sends.
+		if fs, _ := parseFrames(b[:n]); len(fs) > 0 && fs[0].op == websocket.OpClose {
+			t.Fatalf("%s: the stream sent a close frame: %v", name, fs)
+		}
+	}
+}
+
+// writeInPieces writes b to the raw peer's connection: its first byte alone, its second alone,
+// then the rest cut at random, yielding between writes, so that a frame's first bytes arrive
+// apart.
+func (x *irRawTCP) writeInPieces(rng *rand.Rand, b []byte) error {
+	for len(b) > 0 {
+		n := 1
+		if len(b) > 2 && rng.IntN(3) == 0 {
+			n = 1 + rng.IntN(len(b))
+		}
+		if _, err := x.conn.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+		irSpin(rng, 20)
+	}
+	return nil
+}
+
+// TestBBIdleReadCancelRacingRawBytes races a read's cancellation (a cancel, or a short deadline)
+// against a frame arriving over loopback TCP in pieces, its first byte alone and its second alone
+// (TCP_NODELAY is on), the read having started idle; with the server and with the client reading.
+// Whichever wins, the handler runs once; a completed read has the whole message and the stream
+// reads on; a cancelled one ended the stream: every later operation fails with its error, and the
+// raw peer sees the connection end without a close frame.
+func TestBBIdleReadCancelRacingRawBytes(t *testing.T) {
+	irForget()
+	r := irIOCRunner(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	outcomes := map[string]int{}
+	for i := range 120 {
+		role := roles[i%2]
+		masked := role == websocket.RoleServer
+		var x *irRawTCP
+		if role == websocket.RoleServer {
+			x = irRawTCPServer(t, r, nil, nil)
+		} else {
+			x = irRawTCPClient(t, r, nil, nil)
+		}
+		name := fmt.Sprintf("run %d, %s reads", i, roleName(role))
+		msg := irPayload(rng, []int{0, 1, 125, 126, 1000}[rng.IntN(5)], true)
+		cause := context.Canceled
+		ctx, cancel := context.WithCancel(context.Background())
+		if i%4 == 3 {
+			cause = context.DeadlineExceeded
+			ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rng.IntN(3000))*time.Microsecond)
+		}
+		rd, m, at := irReadCtx(x.side, ctx)
+		<-rd.started
+		seedA, seedB := rng.Uint64(), rng.Uint64()
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			irSpin(rand.New(rand.NewPCG(seedA, 1)), 400)
+			if cause == context.Canceled {
+				cancel()
+			}
+		})
+		wg.Go(func() {
+			x.writeInPieces(rand.New(rand.NewPCG(seedB, 2)), rawFrame(true, websocket.OpText, masked, msg))
+		})
+		res := rd.wait(t, name)
+		wg.Wait()
+		cancel()
+		if res.Err == nil {
+			outcomes["read"]++
+			if !bytes.Equal(m.data, msg) || !m.text {
+				t.Fatalf("%s: read %q, want %q", name, m.data, msg)
+			}
+			// The stream reads on, and ends when the peer goes: a failure of the next layer.
+			rd2, m2 := x.side.readMsg(nil)
+			if _, err := x.conn.Write(rawFrame(true, websocket.OpBinary, masked, []byte("next"))); err != nil {
+				t.Fatal(err)
+			}
+			if res := rd2.wait(t, name+": next"); res.Err != nil || string(m2.data) != "next" {
+				t.Fatalf("%s: next read %+v %q", name, res, m2.data)
+			}
+			rd3, _ := x.side.readMsg(nil)
+			<-rd3.started
+			x.conn.Close()
+			if res := rd3.wait(t, name+": read at the peer's EOF"); !errors.Is(res.Err, io.EOF) {
+				t.Fatalf("%s: read when the peer went: %+v", name, res)
+			}
+			continue
+		}
+		if !irCancelErr(res.Err, cause) {
+			t.Fatalf("%s: read %+v, want the message or the cancellation (%v)", name, res, cause)
+		}
+		if at.doneBefore || at.doneAfter && !irEnded(t, x.side) {
+			// Done when the read started: the stream is as it was, the message still to read.
+			outcomes["done at the start"]++
+			rd2, m2 := x.side.readMsg(nil)
+			if res := rd2.wait(t, name+": next read"); res.Err != nil || !bytes.Equal(m2.data, msg) {
+				t.Fatalf("%s: the read whose context was done at its start left %+v %q", name, res, m2.data)
+			}
+			x.conn.Close()
+			rd3, _ := x.side.readMsg(nil)
+			if res := rd3.wait(t, name+": read at the peer's EOF"); !errors.Is(res.Err, io.EOF) {
+				t.Fatalf("%s: read when the peer went: %+v", name, res)
+			}
+			continue
+		}
+		outcomes["cancelled"]++
+		irLaterFails(t, x.side, res.Err, name)
+		x.peerGone(t, name)
+		if err := x.sock.Close(); !errors.Is(err, stdnet.ErrClosed) {
+			t.Fatalf("%s: the socket was not closed by the cancellation (Close: %v)", name, err)
+		}
+	}
+	r.drain(t)
+	irCheckOnce(t)
+	t.Logf("%v", outcomes)
+}
+
+// docs/websocket.md, "Errors": "A failure of the next layer (a reset, a closed socket) is returned
+// as the next layer reported it (say a *net.OpError, or io.EOF), after the Stream has closed the
+// next layer." The raw peer of a read waiting idle, or in the middle of a frame, ends its side
+// (EOF) or resets the connection: the read fails with io.EOF (io.ErrUnexpectedEOF allowed mid
+// frame) or with ECONNRESET in a *net.OpError; every later operation fails; the socket has been
+// closed.
+func TestBBIdleReadPeerVanishes(t *testing.T) {
+	for _, role := range roles {
+		for _, where := range []string{"idle", "after one byte", "after the header"} {
+			for _, how := range []string{"eof", "reset"} {
+				t.Run(fmt.Sprintf("%s/%s/%s", roleName(role), where, how), func(t *testing.T) {
+					irForget()
+					r := irIOCRunner(t)
+					masked := role == websocket.RoleServer
+					var x *irRawTCP
+					if role == websocket.RoleServer {
+						x = irRawTCPServer(t, r, nil, nil)
+					} else {
+						x = irRawTCPClient(t, r, nil, nil)
+					}
+					frame := rawFrame(true, websocket.OpBinary, masked, []byte("never finished"))
+					rd, _ := x.side.readMsg(nil)
+					<-rd.started
+					switch where {
+					case "after one byte":
+						x.conn.Write(frame[:1])
+					case "after the header":
+						x.conn.Write(frame[:len(frame)-len("never finished")+3])
+					}
+					if how == "reset" {
+						x.conn.(*stdnet.TCPConn).SetLinger(0)
+					}
+					x.conn.Close()
+					res := rd.wait(t, "read")
+					switch {
+					case how == "reset":
+						var oe *stdnet.OpError
+						if !errors.As(res.Err, &oe) || !errors.Is(res.Err, syscall.ECONNRESET) {
+							t.Fatalf("read when the peer reset the connection: %+v, want ECONNRESET in a *net.OpError", res)
+						}
+					case where == "idle":
+						if !errors.Is(res.Err, io.EOF) {
+							t.Fatalf("read when the peer ended the connection: %+v, want io.EOF", res)
+						}
+					default:
+						if !isAny(res.Err, io.EOF, io.ErrUnexpectedEOF) {
+							t.Fatalf("read when the peer ended the connection mid frame: %+v", res)
+						}
+					}
+					irLaterFails(t, x.side, nil, "after the peer went")
+					if err := x.sock.Close(); !errors.Is(err, stdnet.ErrClosed) {
+						t.Fatalf("the socket is still open after the read failed (Close: %v)", err)
+					}
+					r.drain(t)
+					irCheckOnce(t)
+				})
+			}
+		}
+	}
+}
+
+// The same promise as TestBBIdleReadBehindHandshake over loopback TCP, where the peer's handshake
+// and its first frame come in one write (one segment): the first read gets the frame; a second
+// frame, written later a byte at a time, is read by the next read, which waits idle for it.
+func TestBBIdleReadBehindHandshakeTCP(t *testing.T) {
+	for _, role := range roles {
+		t.Run(roleName(role), func(t *testing.T) {
+			irForget()
+			r := irIOCRunner(t)
+			masked := role == websocket.RoleServer
+			first := rawFrame(true, websocket.OpText, masked, []byte("right behind"))
+			var x *irRawTCP
+			if role == websocket.RoleServer {
+				x = irRawTCPServer(t, r, nil, first)
+			} else {
+				x = irRawTCPClient(t, r, nil, first)
+			}
+			rd, m := x.side.readMsg(nil)
+			if res := rd.wait(t, "first read"); res.Err != nil || string(m.data) != "right behind" || !m.text {
+				t.Fatalf("first read: %+v %q", res, m.data)
+			}
+			rd2, m2 := x.side.readMsg(nil)
+			<-rd2.started
+			if err := x.writeInPieces(rand.New(rand.NewPCG(5, 6)), rawFrame(true, websocket.OpBinary, masked, []byte("later"))); err != nil {
+				t.Fatal(err)
+			}
+			if res := rd2.wait(t, "second read"); res.Err != nil || string(m2.data) != "later" || m2.text {
+				t.Fatalf("second read: %+v %q", res, m2.data)
+			}
+			rd3, _ := x.side.readMsg(nil)
+			<-rd3.started
+			x.conn.Close()
+			if res := rd3.wait(t, "read at EOF"); !errors.Is(res.Err, io.EOF) {
+				t.Fatalf("read when the peer went: %+v", res)
+			}
+			r.drain(t)
+			irCheckOnce(t)
+		})
+	}
+}
+
+// irReports collects what handlers running on executors found wrong, for the test goroutine to
+// report once everything has run.
+type irReports struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (r *irReports) add(format string, args ...any) {
+	r.mu.Lock()
+	r.list = append(r.list, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// irEchoServer reads messages in a loop and echoes each, the next read started as soon as a
+// message is in, so that a read waits idle while the echo is being written; echoes wait in a
+// queue for the write in flight. Every step runs on the side's strand. The loop ends when the
+// client's close reaches the waiting read, which must fail with ErrClosed.
+func irEchoServer(s irSide, rep *irReports, name string, done func()) {
+	var queue []irMsg
+	writing := false
+	var write func(m irMsg)
+	write = func(m irMsg) {
+		writing = true
+		irGo(s.ex, s.on, func(w net.IOResult) {
+			if w.Err != nil {
+				if !errors.Is(w.Err, websocket.ErrClosed) {
+					rep.add("%s: server's echo of %d bytes: %v", name, len(m.data), w.Err)
+				}
+				queue, writing = nil, false
+				return
+			}
+			if len(queue) > 0 {
+				next := queue[0]
+				queue = queue[1:]
+				write(next)
+				return
+			}
+			writing = false
+		}, func(h completion.Handler[net.IOResult]) {
+			if m.text {
+				s.ws.SetText()
+			} else {
+				s.ws.SetBinary()
+			}
+			s.ws.AsyncWrite(m.data, h)
+		})
+	}
+	var read func()
+	read = func() {
+		buf := new(net.FlatBuffer)
+		irGo(s.ex, s.on, func(r net.IOResult) {
+			if r.Err != nil {
+				if !errors.Is(r.Err, websocket.ErrClosed) || s.ws.Reason().Code != websocket.CloseNormal {
+					rep.add("%s: server's read ended with %v, Reason %+v; want ErrClosed by the client's 1000", name, r.Err, s.ws.Reason())
+				}
+				done()
+				return
+			}
+			m := irMsg{data: append([]byte(nil), buf.Bytes()...), text: s.ws.GotText()}
+			if r.N != len(m.data) {
+				rep.add("%s: server's read: N %d for %d bytes", name, r.N, len(m.data))
+			}
+			read()
+			if writing {
+				queue = append(queue, m)
+			} else {
+				write(m)
+			}
+		}, func(h completion.Handler[net.IOResult]) { s.ws.AsyncRead(buf, h) })
+	}
+	read()
+}
+
+// irEchoClient sends its messages one at a time, each read started before its write so that the
+// read waits idle while the write goes out, and checks every echo whole. Then it closes with 1000,
+// by one of three ways chosen by how: with a read waiting idle for nothing ("idle read"), right
+// behind the write of one more message whose echo may be delivered or dropped ("behind a write"),
+// or with no read in flight ("no read").
+func irEchoClient(c irSide, msgs []irMsg, how string, rep *irReports, name string, done func()) {
+	closeNow := func() {
+		irGo(c.ex, c.on, func(err error) {
+			if err != nil {
+				rep.add("%s: client's close (%s): %v", name, how, err)
+			}
+			done()
+		}, func(h completion.Handler[error]) {
+			c.ws.AsyncClose(websocket.CloseReason{Code: websocket.CloseNormal}, h)
+		})
+	}
+	readEcho := func(want *irMsg, then func()) {
+		buf := new(net.FlatBuffer)
+		irGo(c.ex, c.on, func(r net.IOResult) {
+			switch {
+			case want == nil && !errors.Is(r.Err, websocket.ErrClosed):
+				rep.add("%s: client's read waiting through its close: %+v, want ErrClosed", name, r)
+			case want != nil && r.Err != nil:
+				rep.add("%s: client's read of the echo of %d bytes: %v", name, len(want.data), r.Err)
+			case want != nil && (!bytes.Equal(buf.Bytes(), want.data) || c.ws.GotText() != want.text):
+				rep.add("%s: echo of %d bytes (text %v) came back as %d bytes (text %v)", name, len(want.data), want.text, buf.Size(), c.ws.GotText())
+			}
+			if then != nil {
+				then()
+			}
+		}, func(h completion.Handler[net.IOResult]) { c.ws.AsyncRead(buf, h) })
+	}
+	write := func(m irMsg, then func()) {
+		irGo(c.ex, c.on, func(w net.IOResult) {
+			if w.Err != nil || w.N != len(m.data) {
+				rep.add("%s: client's write of %d bytes: %+v", name, len(m.data), w)
+			}
+			if then != nil {
+				then()
+			}
+		}, func(h completion.Handler[net.IOResult]) {
+			if m.text {
+				c.ws.SetText()
+			} else {
+				c.ws.SetBinary()
+			}
+			c.ws.AsyncWrite(m.data, h)
+		})
+	}
+	var step func(i int)
+	step = func(i int) {
+		if i < len(msgs) {
+			// The next message goes once the echo is in and the write's handler has run.
+			left := 2
+			next := func() {
+				if left--; left == 0 {
+					step(i + 1)
+				}
+			}
+			readEcho(&msgs[i], next)
+			write(msgs[i], next)
+			return
+		}
+		switch how {
+		case "idle read":
+			readEcho(nil, nil)
+			closeNow()
+		case "behind a write":
+			last := irMsg{data: []byte("one more"), text: true}
+			buf := new(net.FlatBuffer)
+			irGo(c.ex, c.on, func(r net.IOResult) {
+				if r.Err == nil {
+					// The echo came before the close began to drop frames: it is whole, and the
+					// next read meets the close.
+					if string(buf.Bytes()) != "one more" {
+						rep.add("%s: echo behind the close: %q", name, buf.Bytes())
+					}
+					readEcho(nil, nil)
+				} else if !errors.Is(r.Err, websocket.ErrClosed) {
+					rep.add("%s: client's read behind its close: %v", name, r.Err)
+				}
+			}, func(h completion.Handler[net.IOResult]) { c.ws.AsyncRead(buf, h) })
+			write(last, nil)
+			closeNow()
+		default:
+			closeNow()
+		}
+	}
+	step(0)
+}
+
+// docs/websocket.md, "Where handlers run": with several goroutines running the executor, "put each
+// connection on a strand of its own [...] Either idiom works: the next layer on the strand, or
+// every handler of the stream bound to one strand." Many connections over loopback TCP, their
+// sockets on a ThreadPool of two goroutines (then on an IOContext run by two goroutines), every
+// handler of each stream bound to a strand of its own: echo loops whose reads wait idle while
+// writes are in flight, messages of 0, 1, 125, 126, 127, 65535, 65536 bytes and random sizes, text
+// and binary, and the client closing at a random point in one of three ways. Every handler runs
+// once, on its strand; every echo is whole; every connection ends with a clean close; the race
+// detector sees the stream's steps serialised (the read waiting idle among them); the executor
+// runs out of work; goleak finds nothing left.
+func TestBBIdleReadEchoOnSeveralGoroutines(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536}
+	for _, kind := range []string{"threadpool", "iocontext"} {
+		t.Run(kind, func(t *testing.T) {
+			irForget()
+			var r *irRunner
+			if kind == "threadpool" {
+				r = irRunPool(t, 2)
+			} else {
+				r = irRunIOC(t, executor.NewIOContext(), 2)
+			}
+			rng := rand.New(rand.NewPCG(11, uint64(len(kind))))
+			var rep irReports
+			var wg sync.WaitGroup
+			const conns = 24
+			ways := []string{"idle read", "behind a write", "no read"}
+			for i := range conns {
+				cs, ss := rcTCPPair(t, r.ex)
+				t.Cleanup(func() { cs.Close(); ss.Close() })
+				client, server := irOpen(t, irStrandSide(websocket.NewStream(cs, nil), r.ex, cs), irStrandSide(websocket.NewStream(ss, nil), r.ex, ss))
+				msgs := make([]irMsg, rng.IntN(7))
+				for j := range msgs {
+					n := sizes[rng.IntN(len(sizes))]
+					if rng.IntN(3) == 0 {
+						n = 2 + rng.IntN(3000)
+					}
+					text := rng.IntN(2) == 0
+					msgs[j] = irMsg{data: irPayload(rng, n, text), text: text}
+				}
+				how := ways[i%len(ways)]
+				name := fmt.Sprintf("connection %d (%d messages, close %s)", i, len(msgs), how)
+				wg.Add(2)
+				server.ex.Post(func() { irEchoServer(server, &rep, name, wg.Done) })
+				client.ex.Post(func() { irEchoClient(client, msgs, how, &rep, name, wg.Done) })
+			}
+			finished := make(chan struct{})
+			go func() { wg.Wait(); close(finished) }()
+			select {
+			case <-finished:
+			case <-time.After(irBound):
+				t.Errorf("connections not over after %v", irBound)
+			}
+			r.drain(t)
+			rep.mu.Lock()
+			for _, s := range rep.list {
+				t.Error(s)
+			}
+			rep.mu.Unlock()
+			if !t.Failed() {
+				irCheckOnce(t)
+			}
+		})
+	}
+}
