@@ -77,10 +77,14 @@ type op struct {
 	// afterEvent is set while retry performs the operation after a readiness event: a wait
 	// takes the event's word for it then, rather than asking the kernel again.
 	afterEvent bool
-	b          []byte
-	gather     *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
-	res        IOResult
-	work       completion.Work // on d.ex and the handler's executor, while busy
+	// gen counts the operations the record has served: a context's cancellation, whose callback
+	// may already be running when the operation completes, aborts only the operation it was
+	// armed for, never the next one on the same record.
+	gen    uint32
+	b      []byte
+	gather *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
+	res    IOResult
+	work   completion.Work // on d.ex and the handler's executor, while busy
 	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
 	// and the completion path asked it three times.
 	sameEx bool
@@ -128,6 +132,7 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 		return ErrInProgress
 	}
 	o.busy, o.kind = true, kind
+	o.gen++
 	o.work = completion.StartWork(o.d.ex, hex)
 	o.sameEx = o.work.SameExecutor()
 	return nil
@@ -147,7 +152,8 @@ func (o *op) start(ctx context.Context) {
 	case o.perform():
 		o.pending = true
 		if ctx != nil && ctx.Done() != nil {
-			o.stopCancel = context.AfterFunc(ctx, func() { d.abort(o, completion.Canceled(ctx)) })
+			gen := o.gen
+			o.stopCancel = context.AfterFunc(ctx, func() { d.abortGen(o, gen, completion.Canceled(ctx)) })
 		}
 		d.mu.Unlock()
 		return
@@ -390,6 +396,22 @@ func (o *op) completeLater(dispatch bool) {
 // abort completes o with err if it is still pending.
 func (d *descriptor) abort(o *op, err error) {
 	d.mu.Lock()
+	d.abortLocked(o, err)
+}
+
+// abortGen completes o with err if it is still pending with operation gen: a context's
+// cancellation, which must not reach a later operation on the same record.
+func (d *descriptor) abortGen(o *op, gen uint32, err error) {
+	d.mu.Lock()
+	if o.gen != gen {
+		d.mu.Unlock()
+		return
+	}
+	d.abortLocked(o, err)
+}
+
+// abortLocked is abort with d.mu held; it unlocks it.
+func (d *descriptor) abortLocked(o *op, err error) {
 	if !o.pending {
 		d.mu.Unlock()
 		return
