@@ -115,7 +115,7 @@ func (s *Stream) startRead(b []byte, buf net.DynamicBuffer, h completion.Handler
 // parkable reports whether a read may wait for the next frame without its state:
 // between frames, with no bytes of the handshake's left to take and somewhere to put a payload.
 // Most reads of a server wait so for most of their life, which is why an idle stream holds no
-// read state (readOp is about 400 bytes, a parked read none).
+// read state (a readOp is 336 bytes on 64-bit systems, a parked read none).
 func (s *Stream) parkable(b []byte, buf net.DynamicBuffer) bool {
 	rs := &s.rs
 	return rs.phase == phaseHeader && rs.hdrLen == 0 && rs.ahead == nil && len(s.readAhead()) == 0 && (buf != nil || len(b) > 0)
