@@ -42,13 +42,14 @@ func RoundTripsEndsApart(b *testing.B) {
 	for _, s := range servers {
 		startEcho(s, rttReadBuf)
 	}
+	// Each pinger on its client's context; once all have stopped, every socket is closed on its
+	// own context, the echoers end and both Run calls return.
 	var live sync.WaitGroup
 	live.Add(rttConns)
 	for _, c := range clients {
-		p := newPinger(c, gate, live.Done)
-		c.Executor().Post(p.round)
+		c.Executor().Post(newPinger(c, gate, live.Done).round)
 	}
-	go func() { // when every chain has stopped, close the sockets on their contexts: Run returns
+	go func() {
 		live.Wait()
 		for _, s := range append(clients, servers...) {
 			s.Executor().Post(func() { s.Close() })
