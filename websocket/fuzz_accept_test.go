@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,8 +98,8 @@ func FuzzAcceptStream(f *testing.F) {
 			}
 			return
 		}
-		proto := ""
-		if tokenIn(req.Header, "Sec-WebSocket-Protocol", "chat") {
+		proto := "" // subprotocol names match exactly (AcceptOptions.Subprotocols), unlike the header tokens
+		if slices.Contains(headerTokens(req.Header, "Sec-WebSocket-Protocol"), "chat") {
 			proto = "chat"
 		}
 		if resp.StatusCode != http.StatusSwitchingProtocols || resp.ProtoMajor != 1 || resp.ProtoMinor != 1 ||
