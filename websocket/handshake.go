@@ -20,11 +20,20 @@ const hsEncodedKeyLen = 24
 
 // hsAcceptKey returns the Sec-WebSocket-Accept value that answers key: base64(SHA-1(key + GUID)).
 // The key is hashed as sent, in its base64 form, not decoded.
-func hsAcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(hsGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+func hsAcceptKey(key string) string { return string(hsAppendAcceptKey(nil, key)) }
+
+// hsAppendAcceptKey appends hsAcceptKey(key) to dst, allocating nothing more when dst has room
+// and key is no longer than a valid one.
+func hsAppendAcceptKey(dst []byte, key string) []byte {
+	var in [hsEncodedKeyLen + len(hsGUID)]byte
+	var sum [sha1.Size]byte
+	if len(key) == hsEncodedKeyLen {
+		copy(in[copy(in[:], key):], hsGUID)
+		sum = sha1.Sum(in[:])
+	} else {
+		sum = sha1.Sum([]byte(key + hsGUID))
+	}
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // hsHasToken reports whether any value of header name in h holds token as one of its

@@ -203,6 +203,25 @@ func buildResponse(r *http.Request, subprotocol string, decorate func(http.Heade
 	}
 }
 
+// appendResponse appends to dst the 101 Switching Protocols answer to r, as buildResponse makes
+// it. Without decorate it writes the few lines itself: going through http.Response.Write costs a
+// header map, a transfer writer and a bytes.Buffer per connection, garbage a server accepting
+// many connections pays for in heap growth.
+func appendResponse(dst []byte, r *http.Request, subprotocol string, decorate func(http.Header)) ([]byte, error) {
+	if decorate != nil {
+		w := bytes.NewBuffer(dst)
+		err := buildResponse(r, subprotocol, decorate).Write(w)
+		return w.Bytes(), err
+	}
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	dst = hsAppendAcceptKey(dst, strings.Trim(r.Header.Get("Sec-WebSocket-Key"), " \t"))
+	if subprotocol != "" { // one of AcceptOptions.Subprotocols, as the server wrote it
+		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
+		dst = append(dst, subprotocol...)
+	}
+	return append(dst, "\r\n\r\n"...), nil
+}
+
 // writeErrorResponse writes to w the answer to a request the handshake refused with err: the
 // status of err's HandshakeError (400 for any other error, or one that carries no status), with
 // Sec-WebSocket-Version: 13 on a 426 so the client learns which version to use (RFC 6455 section

@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -27,11 +26,10 @@ func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 	a := &serverHandshake{s: s, opts: opts}
 	noteStep(s, h)
 	if a.begin() {
-		limit := hsDefaultMaxRequestBytes
-		if opts != nil && opts.MaxRequestBytes > 0 {
-			limit = opts.MaxRequestBytes
+		a.buf = &a.bufs.req
+		if opts != nil && opts.MaxRequestBytes > 0 && opts.MaxRequestBytes != hsDefaultMaxRequestBytes {
+			a.buf = net.NewFlatBuffer(opts.MaxRequestBytes)
 		}
-		a.buf = net.NewFlatBuffer(limit)
 	}
 	a.op.Start(s.Executor(), h, a)
 }
@@ -56,6 +54,7 @@ type serverHandshake struct {
 	s     *Stream
 	op    composed.Op[error]
 	opts  *AcceptOptions
+	bufs  *serverBuffers  // from the pool while the handshake is in flight
 	buf   *net.FlatBuffer // the request as read, or nil once it is answered
 	wire  []byte          // the response to write, or nil until there is one
 	err   error           // the handshake's outcome, set with the response that reports it
@@ -73,13 +72,13 @@ func (a *serverHandshake) begin() bool {
 	}
 	s.hs.busy = true
 	s.timeHandshake()
+	a.bufs = getServerBuffers()
 	return true
 }
 
 // answer checks req and prepares the response: the 101, or the refusal that reports a.err.
 func (a *serverHandshake) answer(req *http.Request) {
 	a.buf = nil
-	var w bytes.Buffer
 	if err := checkRequest(req, a.opts); err != nil {
 		a.refuse(err)
 		return
@@ -90,11 +89,13 @@ func (a *serverHandshake) answer(req *http.Request) {
 		decorate, supported = a.opts.Decorate, a.opts.Subprotocols
 	}
 	a.proto = negotiateSubprotocol(req, supported)
-	if err := buildResponse(req, a.proto, decorate).Write(&w); err != nil {
+	wire, err := appendResponse(a.bufs.resp[:0], req, a.proto, decorate)
+	a.bufs.resp = wire // its storage, grown or not, goes back to the pool with the set
+	if err != nil {
 		a.err = hsWrap("writing the response", err)
 		return
 	}
-	a.wire = w.Bytes()
+	a.wire = wire
 }
 
 // refuse prepares the error response to a refused request; err is the handshake's outcome.
@@ -151,7 +152,7 @@ func (a *serverHandshake) gotRequest(op *composed.Op[error], res net.IOResult) {
 		return
 	default:
 		all := a.buf.Bytes()
-		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(all[:res.N])))
+		req, err := a.bufs.parseRequest(all[:res.N])
 		if err != nil {
 			a.refuse(fmt.Errorf("%w: %w", ErrMalformedRequest, err))
 			break
@@ -170,6 +171,7 @@ func (a *serverHandshake) gotRequest(op *composed.Op[error], res net.IOResult) {
 
 // Skipped undoes AsyncAccept when its context was done before it started (composed.SkippedBody).
 func (a *serverHandshake) Skipped() {
+	a.releaseBuffers()
 	if a.err != errHandshakeStarted {
 		a.s.hs.busy = false
 		a.s.hs.readAhead = nil
@@ -180,6 +182,7 @@ func (a *serverHandshake) Skipped() {
 
 // finish ends the handshake; a failure ends the stream too, so later operations report it.
 func (a *serverHandshake) finish(op *composed.Op[error], err error) {
+	a.releaseBuffers()
 	if err != errHandshakeStarted {
 		a.s.hs.busy = false
 		if err != nil {
@@ -189,4 +192,12 @@ func (a *serverHandshake) finish(op *composed.Op[error], err error) {
 		err = a.s.handshakeFailed(err)
 	}
 	op.Complete(err)
+}
+
+// releaseBuffers gives the handshake's scratch memory back, once nothing reads or writes it.
+func (a *serverHandshake) releaseBuffers() {
+	if a.bufs != nil {
+		a.bufs.release()
+		a.bufs, a.buf, a.wire = nil, nil, nil
+	}
 }
