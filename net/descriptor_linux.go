@@ -84,14 +84,18 @@ type op struct {
 	b      []byte
 	gather *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
 	res    IOResult
-	work   completion.Work // on d.ex and the handler's executor, while busy
-	// sameEx is work.SameExecutor(), asked once at begin: an interface comparison is a runtime call,
-	// and the completion path asked it three times.
+	// hex is the handler's executor while busy. The operation holds work on d.ex and on hex
+	// (completion.StartWork at begin, released by deliver): the two executors are kept rather
+	// than a completion.Work, whose copy of d.ex would cost every socket 16 bytes per direction.
+	hex executor.Executor
+	// sameEx is hex == d.ex, asked once at begin: an interface comparison is a runtime call, and
+	// the completion path asked it three times.
 	sameEx bool
-	// One of these is set, according to kind.
-	hIO  completion.Handler[IOResult]
-	hErr completion.Handler[error]
-	acc  *acceptState // an acceptor's: made by its first accept, and kept
+	// h is the handler: a completion.Handler[IOResult] for reads and writes, a
+	// completion.Handler[error] for a connect or a wait. One field of type any rather than one
+	// of each type keeps the op 16 bytes smaller, for a type assertion per completion.
+	h   any
+	acc *acceptState // an acceptor's: made by its first accept, and kept
 
 	stopCancel func() bool
 	post       func() // o.postToHandler, bound once
@@ -133,8 +137,8 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 	}
 	o.busy, o.kind = true, kind
 	o.gen++
-	o.work = completion.StartWork(o.d.ex, hex)
-	o.sameEx = o.work.SameExecutor()
+	w := completion.StartWork(o.d.ex, hex)
+	o.hex, o.sameEx = w.Handler(), w.SameExecutor()
 	return nil
 }
 
@@ -390,7 +394,7 @@ func (o *op) completeLater(dispatch bool) {
 		o.dispatchToHandler() // retry runs on the I/O executor here
 		return
 	}
-	o.work.Handler().Post(o.invoke)
+	o.hex.Post(o.invoke)
 }
 
 // abort completes o with err if it is still pending.
@@ -448,7 +452,7 @@ func (o *op) dispatchToHandler() {
 		o.invokeHandler()
 		return
 	}
-	o.work.Handler().Dispatch(o.invoke)
+	o.hex.Dispatch(o.invoke)
 }
 
 // invokeHandler frees the op for the next operation, releases its work and calls the handler.
@@ -463,9 +467,9 @@ func (o *op) invokeHandler() {
 type outcome struct {
 	kind    opKind
 	res     IOResult
-	work    completion.Work
-	hIO     completion.Handler[IOResult]
-	hErr    completion.Handler[error]
+	hex     executor.Executor // where work is held besides the I/O executor, when not sameEx
+	sameEx  bool
+	h       any
 	hAccept completion.Handler[AcceptResult]
 	socket  *TCPSocket
 }
@@ -473,7 +477,7 @@ type outcome struct {
 // takeLocked takes the result and the handler out of a finished op and frees it for the next
 // operation; with d.mu held.
 func (o *op) takeLocked() outcome {
-	out := outcome{kind: o.kind, res: o.res, work: o.work, hIO: o.hIO, hErr: o.hErr}
+	out := outcome{kind: o.kind, res: o.res, hex: o.hex, sameEx: o.sameEx, h: o.h}
 	if o.kind == opAccept {
 		out.hAccept, out.socket = o.acc.h, o.acc.socket
 		o.acc.h, o.acc.ex, o.acc.socket = nil, nil, nil
@@ -483,20 +487,24 @@ func (o *op) takeLocked() outcome {
 		gatherStates.Put(o.gather)
 		o.gather = nil
 	}
-	o.hIO, o.hErr, o.b, o.work = nil, nil, nil, completion.Work{}
+	o.h, o.b, o.hex = nil, nil, nil
 	o.busy = false
 	return out
 }
 
 // deliver releases a finished operation's work and calls its handler; on the handler's executor.
 func (d *descriptor) deliver(out outcome) {
-	out.work.Finish()
+	// Released as completion.Work.Finish does: the handler's executor's unit first.
+	if !out.sameEx {
+		out.hex.OnWorkFinished()
+	}
+	d.ex.OnWorkFinished()
 	// On the handler's executor, where the handler belongs: invoke.Invoke spares a composed operation's slot its own check.
 	switch out.kind {
 	case opRead, opWrite, opWriteBuffers:
-		invoke.Invoke(out.hIO, out.res)
+		invoke.Invoke(out.h.(completion.Handler[IOResult]), out.res)
 	case opConnect, opWaitRead:
-		invoke.Invoke(out.hErr, out.res.Err)
+		invoke.Invoke(out.h.(completion.Handler[error]), out.res.Err)
 	case opAccept:
 		invoke.Invoke(out.hAccept, AcceptResult{Socket: out.socket, Err: out.res.Err})
 	}

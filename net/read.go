@@ -1,6 +1,8 @@
 package net
 
 import (
+	"sync"
+
 	"io"
 
 	"github.com/beastgo/beast/completion"
@@ -26,8 +28,9 @@ const maxEmptySteps = 100
 // context (completion.WithContext) ends, the read in flight is cancelled and AsyncRead completes
 // with the bytes read so far and the cancellation error.
 func AsyncRead(s AsyncReadStream, b []byte, h completion.Handler[IOResult]) {
-	r := &readFullState{s: s, b: b}
-	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
+	r := readFullStates.Get().(*readFullState)
+	r.s, r.b = s, b
+	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body, from a pool
 }
 
 // readFullState is the state of an AsyncRead.
@@ -80,4 +83,15 @@ func nextEmpty(empty, n int) int {
 		return 0
 	}
 	return empty + 1
+}
+
+// readFullStates holds the states of AsyncReads not in flight: a read allocates nothing, as a
+// write does not (see writeAllState).
+var readFullStates = sync.Pool{New: func() any { return new(readFullState) }}
+
+// Released puts the state back in the pool once the read is over (composed.ReleasedBody).
+func (r *readFullState) Released() {
+	r.s, r.b, r.n, r.empty = nil, nil, 0, 0
+	r.read.Value = IOResult{}
+	readFullStates.Put(r)
 }

@@ -1,6 +1,8 @@
 package net
 
 import (
+	"sync"
+
 	"bytes"
 	"io"
 
@@ -34,8 +36,9 @@ const (
 // run. When h's context (completion.WithContext) ends, the read in flight is cancelled and
 // AsyncReadUntil completes with the cancellation error.
 func AsyncReadUntil(s AsyncReadStream, buf DynamicBuffer, delim []byte, h completion.Handler[IOResult]) {
-	r := &readUntilState{s: s, buf: buf, delim: delim}
-	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body: one allocation
+	r := readUntilStates.Get().(*readUntilState)
+	r.s, r.buf, r.delim = s, buf, delim
+	r.op.Start(s.Executor(), h, r) // the state holds its Op and is its Body, from a pool
 }
 
 // readUntilState is the state of an AsyncReadUntil.
@@ -144,4 +147,15 @@ func matchAcross(seq [][]byte, p int, delim []byte) bool {
 		p = 0
 	}
 	return false
+}
+
+// readUntilStates holds the states of AsyncReadUntils not in flight: a read allocates nothing, as a
+// write does not (see writeAllState).
+var readUntilStates = sync.Pool{New: func() any { return new(readUntilState) }}
+
+// Released puts the state back in the pool once the read is over (composed.ReleasedBody).
+func (r *readUntilState) Released() {
+	r.s, r.buf, r.delim, r.from, r.n, r.empty = nil, nil, nil, 0, 0, 0
+	r.read.Value = IOResult{}
+	readUntilStates.Put(r)
 }

@@ -121,7 +121,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 		postResult(s.ex, h, err)
 		return
 	}
-	d.write.hErr = h
+	d.write.h = h
 	err = ignoringEINTRErr(func() error { return unix.Connect(fd, sa) })
 	if err == unix.EINPROGRESS {
 		d.write.start(ctx) // perform waits until writable
@@ -174,7 +174,7 @@ func (s *TCPSocket) AsyncWaitRead(h completion.Handler[error]) {
 		postResult(s.ex, h, err)
 		return
 	}
-	d.read.hErr = h
+	d.read.h = h
 	d.read.start(ctx)
 }
 
@@ -221,7 +221,7 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.H
 		postResult(s.ex, h, IOResult{Err: err})
 		return
 	}
-	o.b, o.hIO = b, h
+	o.b, o.h = b, h
 	if kind == opWriteBuffers {
 		o.gather = gatherStates.Get().(*gatherState)
 		o.gather.bufs = bufs

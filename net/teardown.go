@@ -1,6 +1,8 @@
 package net
 
 import (
+	"sync"
+
 	"errors"
 	"fmt"
 	"io"
@@ -61,12 +63,15 @@ func AsyncTeardown(s AsyncStream, h completion.Handler[error]) {
 		t.AsyncTeardown(h)
 		return
 	}
-	st := &teardownState{s: s}
+	st := teardownStates.Get().(*teardownState)
+	st.s = s
 	st.sc, _ = s.(shutdownCloser)
-	st.op.Start(s.Executor(), h, st) // the state holds its Op and is its Body: one allocation
+	st.op.Start(s.Executor(), h, st) // the state holds its Op and is its Body, from a pool
 }
 
-// teardownState is the state of a default AsyncTeardown.
+// teardownState is the state of a default AsyncTeardown, from teardownStates while it is in
+// flight, as AsyncWrite's is (writeAllState): a server tears down a connection for each it
+// accepts.
 type teardownState struct {
 	op       composed.Op[error]
 	s        AsyncReadStream
@@ -128,4 +133,14 @@ func (t *teardownState) Step(op *composed.Op[error]) {
 func (t *teardownState) fail(op *composed.Op[error], err error) {
 	t.sc.Close()
 	op.Complete(err)
+}
+
+// teardownStates holds the states of teardowns not in flight.
+var teardownStates = sync.Pool{New: func() any { return new(teardownState) }}
+
+// Released puts the state back in the pool once the teardown is over (composed.ReleasedBody).
+func (t *teardownState) Released() {
+	t.s, t.sc, t.shutdown, t.empty = nil, nil, false, 0
+	t.inner.Value = IOResult{}
+	teardownStates.Put(t)
 }

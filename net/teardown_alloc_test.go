@@ -9,8 +9,8 @@ import (
 	"github.com/beastgo/beast/net/nettest"
 )
 
-// A teardown allocates its state and nothing more: as many allocations as an AsyncRead, whose
-// state is its one allocation, on the same setup (a pair whose peer has closed).
+// A teardown allocates nothing of its own: no more allocations than an AsyncRead on the same setup
+// (a pair whose peer has closed), whose state comes from a pool as the teardown's does.
 func TestTeardownAllocatesItsStateOnly(t *testing.T) {
 	ioc := executor.NewIOContext()
 	buf := make([]byte, 8)

@@ -1,6 +1,8 @@
 package net
 
 import (
+	"sync"
+
 	"io"
 
 	"github.com/beastgo/beast/completion"
@@ -18,8 +20,9 @@ import (
 // h's context (completion.WithContext) ends, the write in flight is cancelled (if s supports it)
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
-	w := &writeAllState{s: s, cur: b}
-	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
+	w := writeAllStates.Get().(*writeAllState)
+	w.s, w.cur = s, b
+	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body, from a pool
 }
 
 // AsyncWriteBuffers writes all of bufs to s, one after the other: Asio's async_write with a
@@ -34,14 +37,19 @@ func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
 // once (posted) with N == 0, writing nothing. It never modifies bufs or the slices in it, which
 // the caller must leave untouched until h has run. Cancellation is AsyncWrite's.
 func AsyncWriteBuffers(s AsyncWriteStream, bufs [][]byte, h completion.Handler[IOResult]) {
-	w := &writeAllState{s: s, rest: bufs}
+	w := writeAllStates.Get().(*writeAllState)
+	w.s, w.rest = s, bufs
 	if len(bufs) > 0 {
 		w.cur = bufs[0]
 	}
-	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body: one allocation
+	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body, from a pool
 }
 
-// writeAllState is the state of an AsyncWrite or AsyncWriteBuffers.
+// writeAllState is the state of an AsyncWrite or AsyncWriteBuffers. It comes from writeAllStates
+// and goes back when the operation is over (Released), so a write allocates nothing: a server
+// writing a response per request, or a handshake per connection, would otherwise leave one behind
+// each time. Its Op is kept across uses, as composed.Op allows, rather than zeroed: a Start
+// resets it.
 type writeAllState struct {
 	op composed.Op[IOResult]
 	s  AsyncWriteStream
@@ -107,4 +115,14 @@ func (w *writeAllState) advance(n int) {
 		w.rest = w.rest[1:]
 		w.cur = w.rest[0]
 	}
+}
+
+// writeAllStates holds the states of writes not in flight.
+var writeAllStates = sync.Pool{New: func() any { return new(writeAllState) }}
+
+// Released puts the state back in the pool once the write is over (composed.ReleasedBody).
+func (w *writeAllState) Released() {
+	w.s, w.cur, w.rest, w.n, w.empty = nil, nil, nil, 0, 0
+	w.write.Value = IOResult{}
+	writeAllStates.Put(w)
 }
