@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
@@ -23,7 +24,7 @@ import (
 // the next layer, once a refusal has been written. h is never called inside this call; no other
 // operation may be started on the stream until h has run.
 func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
-	a := &serverHandshake{s: s, opts: opts}
+	a := newServerHandshake(s, opts)
 	noteStep(s, h)
 	if a.begin() {
 		a.buf = &a.bufs.req
@@ -40,7 +41,7 @@ func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 // caller's to account for: they must not have been taken from the next layer, since the stream
 // reads its first frame from there.
 func (s *Stream) AsyncAcceptRequest(req *http.Request, opts *AcceptOptions, h completion.Handler[error]) {
-	a := &serverHandshake{s: s, opts: opts}
+	a := newServerHandshake(s, opts)
 	noteStep(s, h)
 	if a.begin() {
 		a.answer(req)
@@ -49,7 +50,8 @@ func (s *Stream) AsyncAcceptRequest(req *http.Request, opts *AcceptOptions, h co
 }
 
 // serverHandshake is the state of AsyncAccept and AsyncAcceptRequest: a composed operation that
-// is its own Body.
+// is its own Body. It comes from serverHandshakes and goes back when the handshake is over
+// (Released), since a server runs one per connection it accepts.
 type serverHandshake struct {
 	s     *Stream
 	op    composed.Op[error]
@@ -60,6 +62,24 @@ type serverHandshake struct {
 	err   error           // the handshake's outcome, set with the response that reports it
 	proto string
 	io    composed.Slot[net.IOResult]
+}
+
+// serverHandshakes holds the states of server handshakes not in flight.
+var serverHandshakes = sync.Pool{New: func() any { return new(serverHandshake) }}
+
+// newServerHandshake takes a state from the pool for a handshake of s with opts.
+func newServerHandshake(s *Stream, opts *AcceptOptions) *serverHandshake {
+	a := serverHandshakes.Get().(*serverHandshake)
+	a.s, a.opts = s, opts
+	return a
+}
+
+// Released puts the state back in the pool once the handshake is over (composed.ReleasedBody).
+// Its Op is kept, as composed.Op allows, for the next handshake's Start to reset.
+func (a *serverHandshake) Released() {
+	a.s, a.opts, a.bufs, a.buf, a.wire, a.err, a.proto = nil, nil, nil, nil, nil, nil, ""
+	a.io.Value = net.IOResult{}
+	serverHandshakes.Put(a)
 }
 
 // begin marks the handshake in flight, or reports false having set the error that a handshake
