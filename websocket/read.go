@@ -593,7 +593,7 @@ func (r *readOp) control(op *composed.Op[net.IOResult]) {
 			r.fail(op, err)
 			return
 		}
-		s.reason, s.rdClose = reason, true
+		s.handshake().reason, s.rdClose = reason, true
 		if s.wrClose {
 			r.complete(op, ErrClosed)
 			return

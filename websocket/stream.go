@@ -36,12 +36,11 @@ var ErrNotOpen = errors.New("websocket: stream is not open")
 // next layer on one. The stream's timer and keep-alive pings run where its last operation ran.
 // Methods are called from that executor too. A Stream must not be copied.
 type Stream struct {
-	next   net.AsyncStream
-	opts   Options
-	role   role
-	open   bool
-	err    error       // the error that ended the stream; every later operation fails with it
-	reason CloseReason // the peer's close frame, once received
+	next net.AsyncStream
+	opts Options
+	role role
+	open bool
+	err  error // the error that ended the stream; every later operation fails with it
 
 	// The closing handshake (close.go). wrClose: our close frame is on its way out or sent, so no
 	// other frame may follow it. rdClose: the peer's close frame has been read. broken: the next
@@ -115,7 +114,12 @@ func (s *Stream) IsOpen() bool { return s.open && s.err == nil && !s.wrClose && 
 
 // Reason returns the content of the peer's close frame, once a read has received it, and the zero
 // CloseReason before.
-func (s *Stream) Reason() CloseReason { return s.reason }
+func (s *Stream) Reason() CloseReason {
+	if s.hs == nil {
+		return CloseReason{}
+	}
+	return s.hs.reason
+}
 
 // setRole makes the stream the client or the server of an open connection. The handshake calls it
 // once it succeeds; tests call it directly to run the data path over a connected pair.

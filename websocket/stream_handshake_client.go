@@ -19,7 +19,9 @@ const hsMaxResponseBytes = 16 << 10
 // hsHeadEnd ends an HTTP head: the handshake reads up to it and no further than it must.
 var hsHeadEnd = []byte("\r\n\r\n")
 
-// handshakeState is what the opening handshake leaves on a Stream.
+// handshakeState is what the opening handshake leaves on a Stream, and the reason of the peer's
+// close frame: state that most of a connection's life has no use for, kept behind one pointer and
+// only while something is in it, which keeps the Stream within its 352-byte size class.
 type handshakeState struct {
 	busy        bool           // a handshake is in flight
 	resp        *http.Response // the client's view of the server's response
@@ -27,6 +29,7 @@ type handshakeState struct {
 	// readAhead holds bytes read past the HTTP head: the peer may send its first frames right
 	// behind the handshake, and the first frame reads take them before reading the next layer.
 	readAhead []byte
+	reason    CloseReason // the peer's close frame, once received
 }
 
 // handshake returns the stream's handshake state, making it on first use.
@@ -41,7 +44,7 @@ func (s *Stream) handshake() *handshakeState {
 // no subprotocol whose first frames have been read keeps none of it (56 bytes less per idle
 // connection).
 func (s *Stream) dropHandshake() {
-	if h := s.hs; h != nil && !h.busy && h.resp == nil && h.subprotocol == "" && len(h.readAhead) == 0 {
+	if h := s.hs; h != nil && !h.busy && h.resp == nil && h.subprotocol == "" && len(h.readAhead) == 0 && h.reason == (CloseReason{}) {
 		s.hs = nil
 	}
 }
