@@ -17,10 +17,11 @@ import (
 // what an idle connection costs in memory is what it keeps plus a share of what its handshake
 // threw away.
 type serverBuffers struct {
-	req  net.FlatBuffer // the request, when the limit is the default one
-	src  bytes.Reader
-	br   *bufio.Reader // reads src
-	resp []byte
+	req    net.FlatBuffer // the request, when the limit is the default one
+	parsed http.Request   // the request as parseUpgradeHead reads it
+	src    bytes.Reader
+	br     *bufio.Reader // reads src, for http.ReadRequest
+	resp   []byte
 }
 
 // serverBuffersKeep is the most storage a request or response buffer may hold to go back to the
@@ -29,6 +30,7 @@ const serverBuffersKeep = 4 << 10
 
 var serverBuffersPool = sync.Pool{New: func() any {
 	b := &serverBuffers{req: *net.NewFlatBuffer(hsDefaultMaxRequestBytes)}
+	b.parsed.Header = make(http.Header, len(keptHeaders))
 	b.br = bufio.NewReaderSize(&b.src, 4096)
 	return b
 }}
@@ -46,10 +48,14 @@ func (b *serverBuffers) release() {
 	serverBuffersPool.Put(b)
 }
 
-// parseRequest parses head, an HTTP request head read whole, with b's reader. The request's
-// body, if it declared one, is cut off (http.NoBody): it would read from b after b is reused,
-// and the handshake never reads it.
+// parseRequest parses head, an HTTP request head read whole: an ordinary upgrade request into
+// b's own http.Request (parseUpgradeHead), valid until b is released, and any other with
+// http.ReadRequest and b's reader. The request's body, if it declared one, is cut off
+// (http.NoBody): it would read from b after b is reused, and the handshake never reads it.
 func (b *serverBuffers) parseRequest(head []byte) (*http.Request, error) {
+	if parseUpgradeHead(head, &b.parsed) {
+		return &b.parsed, nil
+	}
 	b.src.Reset(head)
 	b.br.Reset(&b.src)
 	req, err := http.ReadRequest(b.br)
