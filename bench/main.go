@@ -6,10 +6,11 @@
 //	go -C bench run . -list        # list the cases without running them
 //	go -C bench run . -only websocket -full -svg ../docs/benchmarks  # the WebSocket peers, long
 //
-// It runs each case of package internal/benchcases with testing.Benchmark, reports progress on
-// stderr, and prints ns, ops per second and allocations per op (an op is what the case measures:
-// a handler, a composed operation, a round trip), plus each case's time relative to its group's
-// baseline. Then it compares beastgo's WebSocket with gorilla/websocket, coder/websocket, gobwas/ws
+// It runs each case of package internal/benchcases with testing.Benchmark in several rounds, a
+// group's cases interleaved, reports progress on stderr, and prints the median ns per op with
+// its range over the rounds, ops per second and allocations per op (an op is what the case
+// measures: a handler, a composed operation, a round trip), plus each case's time relative to
+// its group's baseline. Then it compares beastgo's WebSocket with gorilla/websocket, coder/websocket, gobwas/ws
 // and lesismal/nbio: echo servers in child processes (this program run again), one client for all,
 // and their memory per idle connection (see docs/benchmarks.md). Last, two comparisons with Asio,
 // whose C++ programs (bench/asio) it compiles with g++ -O2 into a cache directory when it runs: the
@@ -33,9 +34,10 @@ import (
 	"github.com/beastgo/beast/internal/benchcases"
 )
 
-// defaultBenchtime is how long each case runs. One second keeps a ten-case comparison well under
-// a minute on a 2-core machine (testing.Benchmark's ramp-up adds a fraction on top) while still
-// giving stable nanosecond figures for handlers that take tens of nanoseconds.
+// defaultBenchtime is how long each case runs in all, split between its rounds (defaultRounds).
+// One second keeps a ten-case comparison well under a minute on a 2-core machine
+// (testing.Benchmark's ramp-up adds a fraction on top) while still giving stable nanosecond
+// figures for handlers that take tens of nanoseconds.
 const defaultBenchtime = "1s"
 
 func main() {
@@ -93,8 +95,10 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 	jsonOut := fs.Bool("json", false, "print the results as JSON on stdout instead of a table")
 	runExpr := fs.String("run", "", "run only the cases whose `group/name` matches this regexp\n(each selected group's baseline runs too, so ratios stay defined)")
 	list := fs.Bool("list", false, "list the cases that would run, then exit")
-	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s) or N times (e.g. 1000x);\n"+
+	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s), d/rounds a round, or N times a round (e.g. 1000x);\n"+
 		"the websocket comparison runs each echo measurement d/10 (d with -full),\nor N round trips per connection once, with few idle connections")
+	rounds := fs.Int("rounds", defaultRounds, "measure each case `n` times, each group's cases interleaved, the order rotated each round;\n"+
+		"the table shows the median and the range (the websocket and Asio comparisons have rounds of their own)")
 	only := fs.String("only", "", "run only the `group` named: "+strings.Join(families, ", "))
 	full := fs.Bool("full", false, "the long websocket comparison: more sizes and connection counts,\nlonger measurements, 10,000 idle connections")
 	svgDir := fs.String("svg", "", "also write one SVG bar chart per table into `dir`")
@@ -114,6 +118,11 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
 		fs.Usage()
+		return 2
+	}
+	roundTime, err := roundBenchtime(*benchtime, *rounds)
+	if err != nil && *from == "" {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
 	}
 	re, err := regexp.Compile(*runExpr)
@@ -173,7 +182,7 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		}
 	}
 
-	restore, err := setBenchtime(*benchtime)
+	restore, err := setBenchtime(roundTime)
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: bad -benchtime: %v\n", err)
 		return 2
@@ -184,23 +193,10 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		// Like go test's "no tests to run": not an error, but say so where a person looks.
 		fmt.Fprintf(stderr, "bench: no cases match -run %q\n", *runExpr)
 	}
-	results := make([]result, 0, len(selected))
-	failed := false
-	for i, c := range selected {
-		fmt.Fprintf(stderr, "[%d/%d] %s: %s ... ", i+1, len(selected), c.Group, c.Name)
-		r := newResult(c, testing.Benchmark(c.Bench))
-		if r.Failed {
-			failed = true
-			// testing.Benchmark discards the benchmark's log, so point at where it can be seen.
-			fmt.Fprintln(stderr, "FAILED (the case called b.Fatal or b.Skip; run it under go test -bench to see why)")
-		} else {
-			fmt.Fprintf(stderr, "%s ns/%s\n", formatNs(r.NsPerOp), r.Unit)
-		}
-		results = append(results, r)
-	}
+	results, failed := measureCases(selected, *rounds, benchmarkCase, stderr)
 	setRatios(results)
 
-	rep := report{Machine: currentMachine(), Benchtime: *benchtime, Results: results}
+	rep := report{Machine: currentMachine(), Benchtime: *benchtime, Rounds: *rounds, Results: results}
 	if !wsCfg.SkipEcho || !wsCfg.SkipMemory {
 		wsRep, err := ws(wsCfg, stderr)
 		if err != nil {

@@ -251,9 +251,12 @@ func sampleReport() report {
 	return report{
 		Machine:   machine{GOOS: "linux", GOARCH: "amd64", NumCPU: 2, GOMAXPROCS: 2, CPUModel: "Test CPU", GoVersion: "go1.26.0"},
 		Benchtime: "1s",
+		Rounds:    5,
 		Results: []result{
-			{Group: "executor", Name: "IOContext post-then-run", Unit: "handler", Baseline: true, Iterations: 100, NsPerOp: 100, OpsPerSec: 1e7, Ratio: ptr(1)},
-			{Group: "executor", Name: "Strand chain", Unit: "handler", Iterations: 100, NsPerOp: 52.1, OpsPerSec: 19.19e6, AllocsPerOp: 0.5, Ratio: ptr(0.521)},
+			{Group: "executor", Name: "IOContext post-then-run", Unit: "handler", Baseline: true, Iterations: 100, NsPerOp: 100, OpsPerSec: 1e7, Ratio: ptr(1),
+				Rounds: 5, NsPerOpMin: 98, NsPerOpMax: 110.4, NsPerOpRounds: []float64{110.4, 100, 98, 101, 99}},
+			{Group: "executor", Name: "Strand chain", Unit: "handler", Iterations: 100, NsPerOp: 52.1, OpsPerSec: 19.19e6, AllocsPerOp: 0.5, Ratio: ptr(0.521),
+				Rounds: 5, NsPerOpMin: 52.1, NsPerOpMax: 52.1, NsPerOpRounds: []float64{52.1, 52.1, 52.1, 52.1, 52.1}},
 			{Group: "executor", Name: "broken", Unit: "handler", Failed: true},
 		},
 	}
@@ -268,8 +271,8 @@ func TestWriteTable(t *testing.T) {
 	for _, want := range []string{
 		"machine: linux/amd64, 2 CPUs (GOMAXPROCS 2), Test CPU",
 		"go:      go1.26.0",
-		"benchtime: 1s per case",
-		ratioLegend,
+		"benchtime: 1s per case, in 5 rounds of 200ms, each group's cases interleaved",
+		roundsLegend + ratioLegend,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
@@ -287,8 +290,8 @@ func TestWriteTable(t *testing.T) {
 	}
 	wantRows := [][]string{
 		{"group", "case", "per", "ns/op", "ops/s", "allocs/op", "time", "vs", "baseline"},
-		{"executor", "IOContext", "post-then-run", "handler", "100", "10.0M", "0", "baseline"},
-		{"executor", "Strand", "chain", "handler", "52.1", "19.2M", "0.50", "0.52x"},
+		{"executor", "IOContext", "post-then-run", "handler", "100", "[98.0-110]", "10.0M", "0", "baseline"},
+		{"executor", "Strand", "chain", "handler", "52.1", "19.2M", "0.50", "0.52x"}, // rounds that agree show no range
 		{"executor", "broken", "handler", "FAILED", "-", "-", "-"},
 	}
 	for i, l := range table {
@@ -311,8 +314,29 @@ func TestWriteTable(t *testing.T) {
 	if err := writeTable(&out, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "no cases ran") {
-		t.Errorf("empty table = %q, want a note that no cases ran", out.String())
+	if !strings.Contains(out.String(), "no cases ran") || !strings.Contains(out.String(), "benchtime: 1s per case\n") {
+		t.Errorf("empty table = %q, want a note that no cases ran and no word of the case table's rounds", out.String())
+	}
+}
+
+// TestWriteTableOfAnOldReport prints a report saved before the rounds (-from): one figure per
+// case, no range and no legend for it.
+func TestWriteTableOfAnOldReport(t *testing.T) {
+	rep := sampleReport()
+	rep.Rounds = 0
+	for i := range rep.Results {
+		rep.Results[i].Rounds, rep.Results[i].NsPerOpMin, rep.Results[i].NsPerOpMax, rep.Results[i].NsPerOpRounds = 0, 0, 0, nil
+	}
+	var out bytes.Buffer
+	if err := writeTable(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "benchtime: 1s per case\n") || strings.Contains(text, "[") || strings.Contains(text, roundsLegend) {
+		t.Errorf("an old report's table:\n%s", text)
+	}
+	if !strings.Contains(text, "  100  ") {
+		t.Errorf("an old report's ns/op lost:\n%s", text)
 	}
 }
 
@@ -340,10 +364,19 @@ func TestWriteJSON(t *testing.T) {
 	for k, want := range map[string]any{
 		"group": "executor", "name": "Strand chain", "unit": "handler", "ns_per_op": 52.1, "ops_per_sec": 19.19e6,
 		"allocs_per_op": 0.5, "bytes_per_op": 0.0, "ratio": 0.521, "baseline": false,
+		"rounds": 5.0, "ns_per_op_min": 52.1, "ns_per_op_max": 52.1,
 	} {
 		if strand[k] != want {
 			t.Errorf("results[1][%q] = %v, want %v", k, strand[k], want)
 		}
+	}
+	// ns_per_op stays the figure scripts read: the median, between the range's ends.
+	base := results[0].(map[string]any)
+	if base["ns_per_op"] != 100.0 || base["ns_per_op_min"] != 98.0 || base["ns_per_op_max"] != 110.4 || len(base["ns_per_op_rounds"].([]any)) != 5 {
+		t.Errorf("results[0] = %v, want ns_per_op 100 in [98, 110.4] and 5 rounds' figures", base)
+	}
+	if got["rounds"] != 5.0 {
+		t.Errorf("report's rounds = %v, want 5", got["rounds"])
 	}
 	if broken := results[2].(map[string]any); broken["ratio"] != nil || broken["failed"] != true {
 		t.Errorf("failed result = %v, want ratio null and failed true", broken)
@@ -373,21 +406,27 @@ func TestRun(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout.String())
 	}
-	if len(rep.Results) != 3 || rep.Benchtime != "20x" {
-		t.Fatalf("report = %+v, want 3 results at benchtime 20x", rep)
+	if len(rep.Results) != 3 || rep.Benchtime != "20x" || rep.Rounds != defaultRounds {
+		t.Fatalf("report = %+v, want 3 results at benchtime 20x in %d rounds", rep, defaultRounds)
 	}
 	for i, r := range rep.Results {
 		if r.Iterations != 20 || r.Failed || r.Ratio == nil {
 			t.Errorf("result %d = %+v, want 20 iterations, not failed, with a ratio", i, r)
 		}
+		if r.Rounds != defaultRounds || len(r.NsPerOpRounds) != defaultRounds || r.NsPerOpMin > r.NsPerOp || r.NsPerOp > r.NsPerOpMax {
+			t.Errorf("result %d = %+v, want %d rounds with the median in their range", i, r, defaultRounds)
+		}
 	}
 	if *rep.Results[0].Ratio != 1 || *rep.Results[2].Ratio != 1 {
 		t.Errorf("baselines' ratios = %v, %v, want 1", *rep.Results[0].Ratio, *rep.Results[2].Ratio)
 	}
-	for _, want := range []string{"[1/3] g1: base ... ", "[3/3] g2: only ... ", " ns/handler\n"} { // fake cases have no Unit
+	for _, want := range []string{"[1/3] g1: base, round 1/5 ... ", "[3/3] g2: only, round 5/5 ... ", " ns/handler\n"} { // fake cases have no Unit
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
 		}
+	}
+	if n := strings.Count(stderr.String(), "\n"); n != 3*defaultRounds {
+		t.Errorf("%d progress lines, want one per case and round:\n%s", n, stderr.String())
 	}
 	if after := flag.CommandLine.Lookup("test.benchtime").Value.String(); after != before {
 		t.Errorf("run left test.benchtime at %q, want it restored to %q", after, before)
@@ -425,8 +464,8 @@ func TestRunFailedCase(t *testing.T) {
 	if last := rep.Results[len(rep.Results)-1]; !last.Failed || last.Ratio != nil {
 		t.Errorf("broken case = %+v, want failed without a ratio", last)
 	}
-	if !strings.Contains(stderr.String(), "[4/4] g2: broken ... FAILED") {
-		t.Errorf("progress does not flag the failure:\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), "[4/4] g2: broken, round 1/5 ... FAILED") || strings.Count(stderr.String(), "g2: broken") != 1 {
+		t.Errorf("progress does not flag the failure once:\n%s", stderr.String())
 	}
 }
 
@@ -444,9 +483,11 @@ func TestRunFlags(t *testing.T) {
 		{name: "no match", args: []string{"-run", "Nothing"}, stdout: "no cases ran", stderrHas: `no cases match -run "Nothing"`},
 		{name: "bad regexp", args: []string{"-run", "("}, code: 2, stderrHas: "bad -run", emptyStdout: true},
 		{name: "bad benchtime", args: []string{"-benchtime", "soon"}, code: 2, stderrHas: "bad -benchtime", emptyStdout: true},
+		{name: "bad rounds", args: []string{"-rounds", "0"}, code: 2, stderrHas: "bad -rounds", emptyStdout: true},
+		{name: "rounds", args: []string{"-rounds", "2", "-benchtime", "3x", "-run", "^g2"}, stdout: "3x per case and round, 2 rounds", stderrHas: "[1/1] g2: only, round 2/2 ... "},
 		{name: "unknown flag", args: []string{"-nope"}, code: 2, stderrHas: "usage:", emptyStdout: true},
 		{name: "stray argument", args: []string{"extra"}, code: 2, stderrHas: "unexpected arguments", emptyStdout: true},
-		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "-benchtime", emptyStdout: true},
+		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "-rounds n", emptyStdout: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,13 +139,8 @@ func reportCharts(rep report) []chart {
 			if r.Failed {
 				continue
 			}
-			if r.Unit == "GiB" { // one op is a GiB, so ops/s reads as GiB/s
-				c.Axis = "GiB/s (higher is better)"
-				sec.Bars = append(sec.Bars, bar{Label: r.Name, Value: r.OpsPerSec, Min: r.OpsPerSec, Max: r.OpsPerSec, Text: formatSig(r.OpsPerSec) + " GiB/s"})
-				continue
-			}
-			c.Axis = "ns per " + r.Unit + " (lower is better)"
-			sec.Bars = append(sec.Bars, bar{Label: r.Name, Value: r.NsPerOp, Min: r.NsPerOp, Max: r.NsPerOp, Text: formatNs(r.NsPerOp) + " ns"})
+			sec.Bars = append(sec.Bars, caseBar(r))
+			c.Axis = caseAxis(r)
 		}
 		c.Sections = []chartSection{sec}
 		charts = append(charts, c)
@@ -196,4 +191,30 @@ func echoChart(ws *wsReport, file, title, axis string, figure func(echoRow) spre
 // spreadBar is a bar of a spread's median with its range.
 func spreadBar(label string, s spread, beast bool, unit string) bar {
 	return bar{Label: label, Value: s.Median, Min: s.Min, Max: s.Max, Highlight: beast, Text: strings.TrimSpace(formatSig(s.Median) + unit)}
+}
+
+// caseBar is the bar of a case: its median ns/op, or for a case whose op is a GiB its rate in
+// GiB/s, with the whisker over its rounds.
+func caseBar(r result) bar {
+	ns := nsSpread(r)
+	if r.Unit == "GiB" { // one op is a GiB, so ops/s reads as GiB/s; the slowest round is the lowest rate
+		b := bar{Label: r.Name, Value: r.OpsPerSec, Min: r.OpsPerSec, Max: r.OpsPerSec, Text: formatSig(r.OpsPerSec) + " GiB/s"}
+		if ns.Min > 0 && ns.Max > 0 {
+			b.Min, b.Max = 1e9/ns.Max, 1e9/ns.Min
+		}
+		return b
+	}
+	return bar{Label: r.Name, Value: ns.Median, Min: ns.Min, Max: ns.Max, Text: formatNs(ns.Median) + " ns"}
+}
+
+// caseAxis is what a case's bars measure.
+func caseAxis(r result) string {
+	what, better := "ns per "+r.Unit, "lower"
+	if r.Unit == "GiB" {
+		what, better = "GiB/s", "higher"
+	}
+	if r.Rounds > 1 {
+		return fmt.Sprintf("%s; median of the rounds, whisker min-max (%s is better)", what, better)
+	}
+	return fmt.Sprintf("%s (%s is better)", what, better)
 }

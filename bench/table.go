@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,8 @@ import (
 )
 
 // result is one case's measurement, per op of its benchmark: a handler, a composed operation, a
-// round trip, as Unit says.
+// round trip, as Unit says. Over several rounds (measureCases), Iterations to BytesPerOp are the
+// median round's (medianRound), and the NsPerOp fields after them give the range.
 type result struct {
 	Group       string  `json:"group"`
 	Name        string  `json:"name"`
@@ -24,6 +26,13 @@ type result struct {
 	OpsPerSec   float64 `json:"ops_per_sec"`
 	AllocsPerOp float64 `json:"allocs_per_op"`
 	BytesPerOp  float64 `json:"bytes_per_op"`
+	// Rounds is how many rounds measured the case; NsPerOpMin and NsPerOpMax are the fastest
+	// and slowest round's ns/op, and NsPerOpRounds each round's, in the order measured. All are
+	// zero in a single measurement (newResult) and in reports written before the rounds.
+	Rounds        int       `json:"rounds,omitempty"`
+	NsPerOpMin    float64   `json:"ns_per_op_min,omitempty"`
+	NsPerOpMax    float64   `json:"ns_per_op_max,omitempty"`
+	NsPerOpRounds []float64 `json:"ns_per_op_rounds,omitempty"`
 	// Ratio is NsPerOp divided by the group baseline's NsPerOp: below 1 is faster than the
 	// baseline. It is null when it cannot be computed (no single baseline, or a failed case).
 	Ratio  *float64 `json:"ratio"`
@@ -32,9 +41,11 @@ type result struct {
 
 // report is everything one run prints, as a table or as JSON.
 type report struct {
-	Machine   machine  `json:"machine"`
-	Benchtime string   `json:"benchtime"`
-	Results   []result `json:"results"`
+	Machine   machine `json:"machine"`
+	Benchtime string  `json:"benchtime"`
+	// Rounds is how many rounds each case ran, benchtime split between them (roundBenchtime).
+	Rounds  int      `json:"rounds"`
+	Results []result `json:"results"`
 	// WebSocket is the comparison with the Go WebSocket libraries; absent when it did not run.
 	WebSocket *wsReport `json:"websocket,omitempty"`
 }
@@ -104,9 +115,11 @@ func writeJSON(w io.Writer, rep report) error {
 
 // ratioHeader names the ratio column; ratioLegend, printed under the table, says which way the
 // division goes, because "2x" alone could mean either twice as fast or twice as slow.
+// roundsLegend, printed above it, says where the figures of a row come from.
 const (
-	ratioHeader = "time vs baseline"
-	ratioLegend = "per: what one op is. time vs baseline: the case's ns/op divided by its group baseline's.\n" +
+	ratioHeader  = "time vs baseline"
+	roundsLegend = "ns/op: the median of the rounds [fastest-slowest]; ops/s, allocs/op: the median round's.\n"
+	ratioLegend  = "per: what one op is. time vs baseline: the case's median ns/op divided by its group baseline's.\n" +
 		"0.50x = half the baseline's time (2x faster); 2.00x = twice the baseline's time (2x slower)."
 )
 
@@ -121,7 +134,11 @@ func writeTable(w io.Writer, rep report) error {
 	}
 	fmt.Fprintf(&b, "machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n", m.GOOS, m.GOARCH, m.NumCPU, m.GOMAXPROCS, cpu)
 	fmt.Fprintf(&b, "go:      %s\n", m.GoVersion)
-	fmt.Fprintf(&b, "benchtime: %s per case\n\n", rep.Benchtime)
+	rounds := rep.Rounds
+	if len(rep.Results) == 0 {
+		rounds = 0 // the rounds are the case table's; the other tables say how they measured
+	}
+	fmt.Fprintf(&b, "benchtime: %s\n\n", describeRounds(rep.Benchtime, rounds))
 
 	if len(rep.Results) == 0 && rep.WebSocket == nil {
 		b.WriteString("no cases ran\n")
@@ -138,7 +155,7 @@ func writeTable(w io.Writer, rep report) error {
 	return err
 }
 
-// writeCaseTable prints the cases' results, one aligned row each, and the ratio's legend.
+// writeCaseTable prints the cases' results, one aligned row each, and the legend.
 func writeCaseTable(b *strings.Builder, results []result) {
 	rows := [][]string{{"group", "case", "per", "ns/op", "ops/s", "allocs/op", ratioHeader}}
 	for _, r := range results {
@@ -147,12 +164,16 @@ func writeCaseTable(b *strings.Builder, results []result) {
 			continue
 		}
 		rows = append(rows, []string{
-			r.Group, r.Name, r.Unit, formatNs(r.NsPerOp), formatRate(r.OpsPerSec),
+			r.Group, r.Name, r.Unit, formatSpread(nsSpread(r)), formatRate(r.OpsPerSec),
 			formatAllocs(r.AllocsPerOp), formatRatio(r),
 		})
 	}
 	alignRows(b, rows, []bool{false, false, false, true, true, true, true})
-	b.WriteString("\n" + ratioLegend + "\n")
+	b.WriteString("\n")
+	if slices.ContainsFunc(results, func(r result) bool { return r.Rounds > 1 }) {
+		b.WriteString(roundsLegend)
+	}
+	b.WriteString(ratioLegend + "\n")
 }
 
 // alignRows writes rows as columns two spaces apart, padding each cell to its column's width on
