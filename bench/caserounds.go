@@ -21,8 +21,22 @@ import (
 // about twenty times.
 const defaultRounds = 5
 
+// countRounds is the default number of rounds with a count (-benchtime Nx), as in the other
+// tables: a count is a smoke run, such as CI's, in which a range would say nothing, and in which
+// the cases whose op is a GiB take most of a second a round.
+const countRounds = 1
+
 // errBadRounds is the usage error of a -rounds below 1.
 var errBadRounds = errors.New("bad -rounds: want 1 or more")
+
+// chooseRounds is how many rounds each case runs: rounds when -rounds was given (set), and
+// otherwise defaultRounds with a duration and countRounds with a count.
+func chooseRounds(benchtime string, rounds int, set bool) int {
+	if !set && strings.HasSuffix(benchtime, "x") {
+		return countRounds
+	}
+	return rounds
+}
 
 // roundBenchtime is the benchtime of one round when each case runs benchtime in rounds rounds:
 // a duration d is split evenly, d/rounds a round, so that more rounds cost no more time; a
@@ -152,8 +166,11 @@ func nsSpread(r result) spread {
 
 // describeRounds is the table's line on how long each case ran: benchtime split into rounds.
 func describeRounds(benchtime string, rounds int) string {
-	if rounds == 0 { // a report written before the rounds
+	switch rounds {
+	case 0: // a report written before the rounds
 		return benchtime + " per case"
+	case 1:
+		return benchtime + " per case, one round"
 	}
 	per, err := roundBenchtime(benchtime, rounds)
 	if err != nil {

@@ -197,6 +197,26 @@ func TestRoundBenchtime(t *testing.T) {
 	}
 }
 
+func TestChooseRounds(t *testing.T) {
+	tests := []struct {
+		benchtime string
+		rounds    int
+		set       bool
+		want      int
+	}{
+		{"1s", defaultRounds, false, defaultRounds},
+		{"100x", defaultRounds, false, countRounds}, // a smoke run
+		{"100x", 3, true, 3},
+		{"2s", 7, true, 7},
+		{"1s", 0, true, 0}, // left for roundBenchtime to refuse
+	}
+	for _, tt := range tests {
+		if got := chooseRounds(tt.benchtime, tt.rounds, tt.set); got != tt.want {
+			t.Errorf("chooseRounds(%q, %d, %v) = %d, want %d", tt.benchtime, tt.rounds, tt.set, got, tt.want)
+		}
+	}
+}
+
 func TestDescribeRounds(t *testing.T) {
 	tests := []struct {
 		benchtime string
@@ -205,6 +225,7 @@ func TestDescribeRounds(t *testing.T) {
 	}{
 		{"1s", 5, "1s per case, in 5 rounds of 200ms, each group's cases interleaved"},
 		{"20x", 3, "20x per case and round, 3 rounds, each group's cases interleaved"},
+		{"100x", 1, "100x per case, one round"},
 		{"1s", 0, "1s per case"}, // a report from before the rounds
 	}
 	for _, tt := range tests {

@@ -98,7 +98,7 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 	benchtime := fs.String("benchtime", defaultBenchtime, "run each case for `d` (e.g. 2s), d/rounds a round, or N times a round (e.g. 1000x);\n"+
 		"the websocket comparison runs each echo measurement d/10 (d with -full),\nor N round trips per connection once, with few idle connections")
 	rounds := fs.Int("rounds", defaultRounds, "measure each case `n` times, each group's cases interleaved, the order rotated each round;\n"+
-		"the table shows the median and the range (the websocket and Asio comparisons have rounds of their own)")
+		"the table shows the median and the range. With -benchtime Nx the default is 1.\n(The websocket and Asio comparisons have rounds of their own.)")
 	only := fs.String("only", "", "run only the `group` named: "+strings.Join(families, ", "))
 	full := fs.Bool("full", false, "the long websocket comparison: more sizes and connection counts,\nlonger measurements, 10,000 idle connections")
 	svgDir := fs.String("svg", "", "also write one SVG bar chart per table into `dir`")
@@ -120,6 +120,9 @@ func run(args []string, cases []benchcases.Case, ws wsRunner, stdout, stderr io.
 		fs.Usage()
 		return 2
 	}
+	roundsSet := false
+	fs.Visit(func(f *flag.Flag) { roundsSet = roundsSet || f.Name == "rounds" })
+	*rounds = chooseRounds(*benchtime, *rounds, roundsSet)
 	roundTime, err := roundBenchtime(*benchtime, *rounds)
 	if err != nil && *from == "" {
 		fmt.Fprintf(stderr, "bench: %v\n", err)

@@ -399,33 +399,33 @@ func TestRun(t *testing.T) {
 	before := flag.CommandLine.Lookup("test.benchtime").Value.String()
 
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-json", "-benchtime", "20x"}, fakeCases(), nil, &stdout, &stderr); code != 0 {
+	if code := run([]string{"-json", "-benchtime", "20x", "-rounds", "3"}, fakeCases(), nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("run = %d, want 0; stderr:\n%s", code, stderr.String())
 	}
 	var rep report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout.String())
 	}
-	if len(rep.Results) != 3 || rep.Benchtime != "20x" || rep.Rounds != defaultRounds {
-		t.Fatalf("report = %+v, want 3 results at benchtime 20x in %d rounds", rep, defaultRounds)
+	if len(rep.Results) != 3 || rep.Benchtime != "20x" || rep.Rounds != 3 {
+		t.Fatalf("report = %+v, want 3 results at benchtime 20x in 3 rounds", rep)
 	}
 	for i, r := range rep.Results {
 		if r.Iterations != 20 || r.Failed || r.Ratio == nil {
 			t.Errorf("result %d = %+v, want 20 iterations, not failed, with a ratio", i, r)
 		}
-		if r.Rounds != defaultRounds || len(r.NsPerOpRounds) != defaultRounds || r.NsPerOpMin > r.NsPerOp || r.NsPerOp > r.NsPerOpMax {
-			t.Errorf("result %d = %+v, want %d rounds with the median in their range", i, r, defaultRounds)
+		if r.Rounds != 3 || len(r.NsPerOpRounds) != 3 || r.NsPerOpMin > r.NsPerOp || r.NsPerOp > r.NsPerOpMax {
+			t.Errorf("result %d = %+v, want 3 rounds with the median in their range", i, r)
 		}
 	}
 	if *rep.Results[0].Ratio != 1 || *rep.Results[2].Ratio != 1 {
 		t.Errorf("baselines' ratios = %v, %v, want 1", *rep.Results[0].Ratio, *rep.Results[2].Ratio)
 	}
-	for _, want := range []string{"[1/3] g1: base, round 1/5 ... ", "[3/3] g2: only, round 5/5 ... ", " ns/handler\n"} { // fake cases have no Unit
+	for _, want := range []string{"[1/3] g1: base, round 1/3 ... ", "[3/3] g2: only, round 3/3 ... ", " ns/handler\n"} { // fake cases have no Unit
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, stderr.String())
 		}
 	}
-	if n := strings.Count(stderr.String(), "\n"); n != 3*defaultRounds {
+	if n := strings.Count(stderr.String(), "\n"); n != 3*3 {
 		t.Errorf("%d progress lines, want one per case and round:\n%s", n, stderr.String())
 	}
 	if after := flag.CommandLine.Lookup("test.benchtime").Value.String(); after != before {
@@ -464,7 +464,7 @@ func TestRunFailedCase(t *testing.T) {
 	if last := rep.Results[len(rep.Results)-1]; !last.Failed || last.Ratio != nil {
 		t.Errorf("broken case = %+v, want failed without a ratio", last)
 	}
-	if !strings.Contains(stderr.String(), "[4/4] g2: broken, round 1/5 ... FAILED") || strings.Count(stderr.String(), "g2: broken") != 1 {
+	if !strings.Contains(stderr.String(), "[4/4] g2: broken, round 1/1 ... FAILED") || strings.Count(stderr.String(), "g2: broken") != 1 {
 		t.Errorf("progress does not flag the failure once:\n%s", stderr.String())
 	}
 }
@@ -485,6 +485,7 @@ func TestRunFlags(t *testing.T) {
 		{name: "bad benchtime", args: []string{"-benchtime", "soon"}, code: 2, stderrHas: "bad -benchtime", emptyStdout: true},
 		{name: "bad rounds", args: []string{"-rounds", "0"}, code: 2, stderrHas: "bad -rounds", emptyStdout: true},
 		{name: "rounds", args: []string{"-rounds", "2", "-benchtime", "3x", "-run", "^g2"}, stdout: "3x per case and round, 2 rounds", stderrHas: "[1/1] g2: only, round 2/2 ... "},
+		{name: "a count runs one round", args: []string{"-benchtime", "3x", "-run", "^g2"}, stdout: "benchtime: 3x per case, one round\n", stderrHas: "[1/1] g2: only, round 1/1 ... "},
 		{name: "unknown flag", args: []string{"-nope"}, code: 2, stderrHas: "usage:", emptyStdout: true},
 		{name: "stray argument", args: []string{"extra"}, code: 2, stderrHas: "unexpected arguments", emptyStdout: true},
 		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "-rounds n", emptyStdout: true},
