@@ -51,8 +51,9 @@ type descriptor struct {
 // connected sockets do not carry it.
 type acceptState struct {
 	h      completion.Handler[AcceptResult]
-	ex     executor.Executor // the accepted socket's
-	socket *TCPSocket        // the accepted socket
+	ex     executor.Executor   // the accepted socket's
+	socket *TCPSocket          // the accepted socket
+	peer   unix.RawSockaddrAny // the accepted socket's peer, as accept(2) writes it
 }
 
 // opKind says which system call an op performs when its descriptor is ready.
@@ -265,7 +266,7 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{}
 		}
 	case opAccept:
-		nfd, peer, err := unix.Accept4(d.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, err := accept4(d.fd, &o.acc.peer)
 		if err == unix.EAGAIN || err == unix.ECONNABORTED {
 			return true
 		}
@@ -273,7 +274,7 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{Err: d.opError("accept", os.NewSyscallError("accept4", err))}
 			return false
 		}
-		s, err := newTCPSocketFromFD(nfd, o.acc.ex, fromSockaddr(peer))
+		s, err := newTCPSocketFromFD(nfd, o.acc.ex, fromRawSockaddr(&o.acc.peer))
 		if err != nil {
 			o.res = IOResult{Err: d.opError("accept", err)}
 			return false
