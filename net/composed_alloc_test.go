@@ -10,6 +10,7 @@ import (
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/gid"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 )
@@ -58,8 +59,14 @@ func TestComposedHelpersAllocateNothing(t *testing.T) {
 		line.Consume(line.Size())
 	}
 	round() // warms the pools and the buffers
-	if allocs := testing.AllocsPerRun(100, round); allocs != 0 {
+	allocs := testing.AllocsPerRun(100, round)
+	switch {
+	case gid.Known && allocs != 0:
 		t.Errorf("a round of the four helpers allocated %.1f times, want 0", allocs)
+	case !gid.Known && allocs > 4:
+		// Without goroutine identity (beastgo_nogid) a stream's completion cannot be known to run
+		// on the step executor, so it is posted as a closure: one per helper's inner operation.
+		t.Errorf("a round of the four helpers allocated %.1f times without goroutine identity, want at most 4", allocs)
 	}
 	if failed != nil {
 		t.Fatal(failed)

@@ -99,9 +99,16 @@ type op struct {
 	acc *acceptState // an acceptor's: made by its first accept, and kept
 
 	stopCancel func() bool
-	post       func() // o.postToHandler, bound once
-	invoke     func() // o.invokeHandler, bound once
-	retryFn    func() // o.retry, bound once
+	// The record's methods as funcs to post, each bound the first time it is needed and kept,
+	// so that a completion allocates nothing: invoke by the first operation, post by the first
+	// whose handler has an executor of its own, retryFn by the first that waits for readiness.
+	// Binding them on demand rather than all six up front spares an idle connection 48 bytes:
+	// most sockets never need the write side's retryFn (the kernel takes what is written) nor
+	// post (their handlers run on the I/O executor). Each is set under d.mu and never cleared,
+	// so whoever reads it after taking the record's state under d.mu sees it set.
+	post    func() // o.postToHandler
+	invoke  func() // o.invokeHandler
+	retryFn func() // o.retry
 }
 
 // newDescriptor registers fd with ex's reactor; addr is its peer's address, or its local address
@@ -120,12 +127,7 @@ func newDescriptor(fd int, ex executor.Executor, addr netip.AddrPort) (*descript
 	return d, nil
 }
 
-func (o *op) init(d *descriptor) {
-	o.d = d
-	o.post = o.postToHandler
-	o.invoke = o.invokeHandler
-	o.retryFn = o.retry
-}
+func (o *op) init(d *descriptor) { o.d = d }
 
 // begin claims o for a new operation; with d.mu held. It fails if the descriptor is closed or o
 // is busy.
@@ -140,6 +142,12 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 	o.gen++
 	w := completion.StartWork(o.d.ex, hex)
 	o.hex, o.sameEx = w.Handler(), w.SameExecutor()
+	if o.invoke == nil {
+		o.invoke = o.invokeHandler
+	}
+	if !o.sameEx && o.post == nil {
+		o.post = o.postToHandler
+	}
 	return nil
 }
 
@@ -156,6 +164,9 @@ func (o *op) start(ctx context.Context) {
 		o.res = IOResult{Err: completion.Canceled(ctx)}
 	case o.perform():
 		o.pending = true
+		if o.retryFn == nil {
+			o.retryFn = o.retry
+		}
 		if ctx != nil && ctx.Done() != nil {
 			gen := o.gen
 			o.stopCancel = context.AfterFunc(ctx, func() { d.abortGen(o, gen, completion.Canceled(ctx)) })
@@ -164,7 +175,17 @@ func (o *op) start(ctx context.Context) {
 		return
 	}
 	d.mu.Unlock()
-	d.ex.Post(o.post)
+	d.ex.Post(o.immediate())
+}
+
+// immediate is what an operation that completed inside its initiating call posts to the I/O
+// executor: the handler's invocation when it runs there too (all postToHandler would do), and
+// otherwise postToHandler, which dispatches it to its own executor.
+func (o *op) immediate() func() {
+	if o.sameEx {
+		return o.invoke
+	}
+	return o.post
 }
 
 // perform tries the system call; it reports true if the descriptor is not ready (EAGAIN), and

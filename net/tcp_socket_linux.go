@@ -133,7 +133,7 @@ func (s *TCPSocket) AsyncConnect(addr netip.AddrPort, h completion.Handler[error
 		d.write.res = IOResult{}
 	}
 	d.mu.Unlock()
-	d.ex.Post(d.write.post)
+	d.ex.Post(d.write.immediate())
 }
 
 func (s *TCPSocket) isClosed() bool {
