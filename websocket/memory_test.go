@@ -141,7 +141,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 	if usedPair.heap > bothPair.heap+64 {
 		t.Errorf("a connection that sent a message each way holds %.0f B more per connection than one that did not", usedPair.heap-bothPair.heap)
 	}
-	// The idle server end's budget (docs/websocket.md): with the socket's 528 B, a Stream must
+	// The idle server end's budget (docs/websocket.md): with the socket's 472 B, a Stream must
 	// stay within the 352-byte size class for the end to stay well under 1 KiB. A field added to
 	// Stream past that has to move something else out of it (into a state made on first use).
 	if unsafe.Sizeof(Stream{}) > 352 && unsafe.Sizeof(uintptr(0)) == 8 {
