@@ -36,6 +36,10 @@ func hsAppendAcceptKey(dst []byte, key string) []byte {
 	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
+// The handshake looks headers up by their names in http.Header's canonical form
+// ("Sec-Websocket-Key", not "Sec-WebSocket-Key"): http.Header canonicalizes any other spelling
+// into a new string on every lookup, garbage a server would make per connection.
+
 // hsHasToken reports whether any value of header name in h holds token as one of its
 // comma-separated elements, compared case-insensitively. Connection and Upgrade are token lists
 // (RFC 9110 sections 7.6.1 and 7.8), so "keep-alive, Upgrade" carries the upgrade token, and a

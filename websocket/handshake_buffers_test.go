@@ -118,3 +118,31 @@ func TestParseRequestCutsBody(t *testing.T) {
 		t.Errorf("after the buffers' reuse: X-Kept %q, Host %q", got, req.Host)
 	}
 }
+
+// TestAnswerAllocatesNothing checks that answering an ordinary upgrade request, once read, makes
+// no garbage: the checks look headers up by their canonical names, and the response is appended
+// to a buffer that has room.
+func TestAnswerAllocatesNothing(t *testing.T) {
+	b := getServerBuffers()
+	defer b.release()
+	req, err := b.parseRequest([]byte(headGorilla))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &AcceptOptions{Subprotocols: []string{"superchat"}}
+	dst := make([]byte, 0, 512)
+	var proto string
+	allocs := testing.AllocsPerRun(100, func() {
+		if err = checkRequest(req, opts); err != nil {
+			return
+		}
+		proto = negotiateSubprotocol(req, opts.Subprotocols)
+		dst, err = appendResponse(dst[:0], req, proto, nil)
+	})
+	if err != nil || proto != "superchat" {
+		t.Fatalf("checkRequest or appendResponse: %v, subprotocol %q", err, proto)
+	}
+	if allocs != 0 {
+		t.Errorf("answering a request allocated %.0f times, want 0", allocs)
+	}
+}

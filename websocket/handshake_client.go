@@ -94,17 +94,17 @@ func checkResponse(resp *http.Response, key string, offered []string) (subprotoc
 	if err := hsCheckTokens(resp.Header); err != nil {
 		return "", err
 	}
-	accept := resp.Header.Values("Sec-WebSocket-Accept")
+	accept := resp.Header.Values("Sec-Websocket-Accept")
 	if len(accept) == 0 {
 		return "", ErrNoSecAccept
 	}
 	if len(accept) != 1 || strings.Trim(accept[0], " \t") != hsAcceptKey(key) {
 		return "", ErrBadSecAccept
 	}
-	if len(hsTokens(resp.Header, "Sec-WebSocket-Extensions")) != 0 {
+	if len(hsTokens(resp.Header, "Sec-Websocket-Extensions")) != 0 {
 		return "", ErrBadExtension
 	}
-	chosen := hsTokens(resp.Header, "Sec-WebSocket-Protocol")
+	chosen := hsTokens(resp.Header, "Sec-Websocket-Protocol")
 	switch {
 	case len(chosen) == 0:
 		return "", nil

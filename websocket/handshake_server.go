@@ -95,7 +95,7 @@ func checkRequest(r *http.Request, opts *AcceptOptions) error {
 	if err := hsCheckKey(r.Header); err != nil {
 		return err
 	}
-	switch v := r.Header.Values("Sec-WebSocket-Version"); {
+	switch v := r.Header.Values("Sec-Websocket-Version"); {
 	case len(v) == 0:
 		return ErrNoSecVersion
 	case len(v) != 1 || strings.Trim(v[0], " \t") != "13":
@@ -110,7 +110,7 @@ func checkRequest(r *http.Request, opts *AcceptOptions) error {
 // hsCheckKey checks that the request carries exactly one Sec-WebSocket-Key, the base64 of 16
 // bytes.
 func hsCheckKey(h http.Header) error {
-	keys := h.Values("Sec-WebSocket-Key")
+	keys := h.Values("Sec-Websocket-Key")
 	if len(keys) == 0 {
 		return ErrNoSecKey
 	}
@@ -166,11 +166,18 @@ func hsMatch(pattern, s string) bool {
 // negotiateSubprotocol returns the first of supported, the server's list in its order of
 // preference, that the client offered in r; "" if none was or supported is empty.
 func negotiateSubprotocol(r *http.Request, supported []string) string {
-	offered := hsTokens(r.Header, "Sec-WebSocket-Protocol")
+	// The offers are walked for each supported name rather than gathered into a slice first:
+	// a few comparisons more, no garbage per connection.
+	offered := r.Header.Values("Sec-Websocket-Protocol")
 	for _, s := range supported {
-		for _, o := range offered {
-			if o == s {
-				return s
+		if s == "" {
+			continue // an empty element of the client's list offers nothing
+		}
+		for _, v := range offered {
+			for o := range strings.SplitSeq(v, ",") {
+				if strings.Trim(o, " \t") == s {
+					return s
+				}
 			}
 		}
 	}
@@ -184,7 +191,7 @@ func buildResponse(r *http.Request, subprotocol string, decorate func(http.Heade
 	h := http.Header{
 		"Upgrade":              {"websocket"},
 		"Connection":           {"Upgrade"},
-		"Sec-Websocket-Accept": {hsAcceptKey(strings.Trim(r.Header.Get("Sec-WebSocket-Key"), " \t"))},
+		"Sec-Websocket-Accept": {hsAcceptKey(strings.Trim(r.Header.Get("Sec-Websocket-Key"), " \t"))},
 	}
 	if subprotocol != "" {
 		h["Sec-Websocket-Protocol"] = []string{subprotocol}
@@ -214,7 +221,7 @@ func appendResponse(dst []byte, r *http.Request, subprotocol string, decorate fu
 		return w.Bytes(), err
 	}
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	dst = hsAppendAcceptKey(dst, strings.Trim(r.Header.Get("Sec-WebSocket-Key"), " \t"))
+	dst = hsAppendAcceptKey(dst, strings.Trim(r.Header.Get("Sec-Websocket-Key"), " \t"))
 	if subprotocol != "" { // one of AcceptOptions.Subprotocols, as the server wrote it
 		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
 		dst = append(dst, subprotocol...)
