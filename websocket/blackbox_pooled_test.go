@@ -1,0 +1,1146 @@
+package websocket_test
+
+// Black-box tests of the server handshakes, AsyncAccept and AsyncAcceptRequest, whose state comes
+// from a sync.Pool and goes back when the handshake ends, written from the documentation alone.
+// They hunt the interleavings in which a state given back could still be reached: thousands of
+// handshakes each started by the handler of the last, on one and two Run goroutines; a context
+// cancelled as its handshake completes, followed at once by a handshake with a fresh context; a
+// context done before the start; Close racing a handshake; failures injected at every step; and
+// many handshakes at once over loopback TCP against clients made by the package's own client
+// handshake, some sending garbage or vanishing in the middle of their request. Each handshake
+// offers a key and a subprotocol of its own, so that an answer computed from another handshake's
+// request shows.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	stdnet "net"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beastgo/beast/completion"
+	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/net"
+	"github.com/beastgo/beast/net/nettest"
+	"github.com/beastgo/beast/websocket"
+)
+
+// pooledPatience bounds every wait: only a completion that never comes takes that long.
+const pooledPatience = time.Minute
+
+// pooledRace reports whether the test binary was built with the race detector, which slows every
+// handler about tenfold; the tests then run fewer rounds of the same interleavings.
+var pooledRace = func() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}()
+
+// pooledScale is n rounds, fewer under the race detector or -short.
+func pooledScale(n int) int {
+	if pooledRace {
+		n /= 4
+	}
+	if testing.Short() {
+		n /= 4
+	}
+	return max(n, 4)
+}
+
+// pooledEx runs its handlers on a serial inner executor (a Strand, or an IOContext run by one
+// goroutine) and knows when one of them is running, so that a handler bound to it (or running on a
+// stream whose next layer is on it) can tell it was delivered there.
+type pooledEx struct {
+	inner  executor.Executor
+	active atomic.Int32
+}
+
+func (e *pooledEx) wrap(f func()) func() {
+	return func() {
+		e.active.Add(1)
+		defer e.active.Add(-1)
+		f()
+	}
+}
+
+func (e *pooledEx) Post(f func())            { e.inner.Post(e.wrap(f)) }
+func (e *pooledEx) Dispatch(f func())        { e.inner.Dispatch(e.wrap(f)) }
+func (e *pooledEx) Defer(f func())           { e.inner.Defer(e.wrap(f)) }
+func (e *pooledEx) OnWorkStarted()           { e.inner.OnWorkStarted() }
+func (e *pooledEx) OnWorkFinished()          { e.inner.OnWorkFinished() }
+func (e *pooledEx) Inner() executor.Executor { return e.inner }
+func (e *pooledEx) on() bool                 { return e.active.Load() > 0 }
+
+// pooledStrandEx is a pooledEx over a strand of ioc when it has several runners, over ioc itself
+// when it has one.
+func pooledStrandEx(ioc *executor.IOContext, runners int) *pooledEx {
+	if runners > 1 {
+		return &pooledEx{inner: executor.NewStrand(ioc)}
+	}
+	return &pooledEx{inner: ioc}
+}
+
+func pooledNewIOC(runners int) *executor.IOContext {
+	if runners > 1 {
+		return executor.NewIOContextConcurrency(runners)
+	}
+	return executor.NewIOContext()
+}
+
+// pooledCheck collects the broken promises handlers find, on any goroutine, and counts the
+// operations started and completed.
+type pooledCheck struct {
+	t         *testing.T
+	mu        sync.Mutex
+	failures  int
+	started   atomic.Int64
+	completed atomic.Int64
+}
+
+func (c *pooledCheck) errorf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures++
+	switch {
+	case c.failures <= 15:
+		c.t.Errorf(format, args...)
+	case c.failures == 16:
+		c.t.Errorf("(more failures not shown)")
+	}
+}
+
+func (c *pooledCheck) failed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failures > 0
+}
+
+func (c *pooledCheck) allCompleted() {
+	c.t.Helper()
+	if s, d := c.started.Load(), c.completed.Load(); s != d {
+		c.t.Errorf("%d operations started, %d completed", s, d)
+	}
+}
+
+// pooledOp starts one operation from a handler running on ex and passes its result to then, after
+// checking that it completed once, on ex, and not inside the call that started it. The handler is
+// bound to ex when bind is set (otherwise the stream is on ex), and to ctx when it is not nil.
+func pooledOp[R any](c *pooledCheck, ex *pooledEx, bind bool, ctx context.Context, what string, start func(completion.Handler[R]), then func(R)) {
+	if !ex.on() {
+		c.errorf("%s: test bug: started off its executor", what)
+	}
+	c.started.Add(1)
+	var calls atomic.Int32
+	var inCall atomic.Bool
+	inCall.Store(true)
+	var h completion.Handler[R] = completion.Callback(func(r R) {
+		if n := calls.Add(1); n != 1 {
+			c.errorf("%s: completed %d times, the last with %v", what, n, r)
+			return
+		}
+		c.completed.Add(1)
+		if inCall.Load() {
+			c.errorf("%s: completed inside the call that started it", what)
+		}
+		if !ex.on() {
+			c.errorf("%s: completed off its handler's executor", what)
+		}
+		then(r)
+	})
+	if bind {
+		h = completion.Bind(executor.Executor(ex), h)
+	}
+	if ctx != nil {
+		h = completion.WithContext(ctx, h)
+	}
+	start(h)
+	inCall.Store(false)
+}
+
+// pooledRun runs ioc on n goroutines until it runs out of work, then restarts it; an operation
+// that never completes fails the test after pooledPatience, with the goroutines' stacks.
+func pooledRun(t *testing.T, ioc *executor.IOContext, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { ioc.Run() })
+	}
+	pooledWait(t, &wg, "the context to run out of work")
+	ioc.Restart()
+}
+
+func pooledWait(t *testing.T, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(pooledPatience):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("waited %v for %s: an operation never completed\n%s", pooledPatience, what, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// pooledGuarded runs ioc on n goroutines, kept running by a work guard until stop is called.
+func pooledGuarded(t *testing.T, ioc *executor.IOContext, n int) (stop func()) {
+	guard := executor.MakeWorkGuard(ioc)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { ioc.Run() })
+	}
+	stopped := false
+	return func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		guard.Reset()
+		pooledWait(t, &wg, "the context to run out of work")
+		ioc.Restart()
+	}
+}
+
+func pooledRecv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(pooledPatience):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("nothing came within %v: an operation never completed\n%s", pooledPatience, buf[:runtime.Stack(buf, true)])
+		panic("unreachable")
+	}
+}
+
+// pooledKey is the ith handshake's Sec-WebSocket-Key: 16 bytes of its own, in base64.
+func pooledKey(i int) string {
+	var b [16]byte
+	for j := range b {
+		b[j] = byte(i>>(8*(j%4))) ^ byte(j*37)
+	}
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// pooledAcceptFor is the Sec-WebSocket-Accept that answers key (RFC 6455 section 4.2.2).
+func pooledAcceptFor(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// pooledRequest is the ith handshake's upgrade request, offering subprotocol "p<i>" besides a
+// shared one.
+func pooledRequest(i int) []byte {
+	return fmt.Appendf(nil, "GET /chat/%d HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: p%d, shared\r\n\r\n", i, pooledKey(i), i)
+}
+
+// pooledOpts is the ith handshake's AcceptOptions: its own subprotocol before the shared one.
+func pooledOpts(i int) *websocket.AcceptOptions {
+	return &websocket.AcceptOptions{Subprotocols: []string{fmt.Sprintf("p%d", i), "shared"}}
+}
+
+// pooledParsed is the ith request parsed, for AsyncAcceptRequest.
+func pooledParsed(i int) *http.Request {
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(pooledRequest(i))))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// pooledClientFrame is a masked text frame carrying p, as a client sends it.
+func pooledClientFrame(p string) []byte {
+	if len(p) > 125 {
+		panic("long frame")
+	}
+	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
+	b := append([]byte{0x81, 0x80 | byte(len(p))}, mask[:]...)
+	for i := range len(p) {
+		b = append(b, p[i]^mask[i%4])
+	}
+	return b
+}
+
+// pooledCheck101 checks the ith handshake's answer at the start of got, and returns what follows
+// it.
+func pooledCheck101(i int, got []byte) (rest []byte, problem string) {
+	br := bufio.NewReader(bytes.NewReader(got))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, fmt.Sprintf("the client end holds %q: %v", got, err)
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode != http.StatusSwitchingProtocols:
+		return nil, fmt.Sprintf("answered %s", resp.Status)
+	case resp.Header.Get("Sec-WebSocket-Accept") != pooledAcceptFor(pooledKey(i)):
+		return nil, fmt.Sprintf("Sec-WebSocket-Accept %q, want %q (another handshake's key?)",
+			resp.Header.Get("Sec-WebSocket-Accept"), pooledAcceptFor(pooledKey(i)))
+	case resp.Header.Get("Sec-WebSocket-Protocol") != fmt.Sprintf("p%d", i):
+		return nil, fmt.Sprintf("Sec-WebSocket-Protocol %q, want p%d", resp.Header.Get("Sec-WebSocket-Protocol"), i)
+	}
+	rest, _ = io.ReadAll(br)
+	return rest, ""
+}
+
+// pooledWorks checks that server, the ith handshake's stream just opened over the nettest end
+// whose peer is client, is open with the right subprotocol and answered with the right 101, and,
+// when exchange is set, that it carries a message each way; then it calls then (on ex). The
+// client's message is appended to the server's end, so that no write of the client's is needed.
+func pooledWorks(c *pooledCheck, ex *pooledEx, bind bool, i int, server *websocket.Stream, client *nettest.Stream, exchange bool, then func()) {
+	what := fmt.Sprintf("handshake %d", i)
+	if !server.IsOpen() || server.Subprotocol() != fmt.Sprintf("p%d", i) {
+		c.errorf("%s: open %v, subprotocol %q, want open and p%d", what, server.IsOpen(), server.Subprotocol(), i)
+		then()
+		return
+	}
+	if _, problem := pooledCheck101(i, client.Unread()); problem != "" {
+		c.errorf("%s: %s", what, problem)
+		then()
+		return
+	}
+	if !exchange {
+		then()
+		return
+	}
+	msg := fmt.Sprintf("m%d", i)
+	client.Remote().Append(pooledClientFrame(msg))
+	var buf net.FlatBuffer
+	pooledOp(c, ex, bind, nil, what+": read", func(h completion.Handler[net.IOResult]) { server.AsyncRead(&buf, h) },
+		func(r net.IOResult) {
+			if r.Err != nil || string(buf.Bytes()) != msg {
+				c.errorf("%s: read %+v %q, want %q", what, r, buf.Bytes(), msg)
+				then()
+				return
+			}
+			pooledOp(c, ex, bind, nil, what+": write", func(h completion.Handler[net.IOResult]) { server.AsyncWrite([]byte(msg), h) },
+				func(r net.IOResult) {
+					rest, _ := pooledCheck101(i, client.Unread())
+					if want := append([]byte{0x81, byte(len(msg))}, msg...); r.Err != nil || r.N != len(msg) || !bytes.Equal(rest, want) {
+						c.errorf("%s: write %+v, the client end holds %q after the 101, want %q", what, r, rest, want)
+					}
+					then()
+				})
+		})
+}
+
+// pooledHandshake starts the ith handshake on server, AsyncAcceptRequest when byRequest (the
+// request given parsed), AsyncAccept otherwise (the request to be read from the next layer).
+func pooledHandshake(server *websocket.Stream, i int, byRequest bool, h completion.Handler[error]) {
+	if byRequest {
+		server.AsyncAcceptRequest(pooledParsed(i), pooledOpts(i), h)
+	} else {
+		server.AsyncAccept(pooledOpts(i), h)
+	}
+}
+
+// pooledMustOpen starts the ith handshake on server (with ctx when not nil), which must open a
+// working stream, and sends whether it did on done.
+func pooledMustOpen(c *pooledCheck, ex *pooledEx, bind bool, ctx context.Context, what string,
+	server *websocket.Stream, client *nettest.Stream, i int, byRequest bool, done chan<- bool) {
+	pooledOp(c, ex, bind, ctx, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+		func(err error) {
+			if err != nil {
+				c.errorf("%s: %v", what, err)
+				done <- false
+				return
+			}
+			pooledWorks(c, ex, bind, i, server, client, true, func() { done <- !c.failed() })
+		})
+}
+
+// TestPooledAcceptChain: thousands of server handshakes over nettest pairs, each started by the
+// handler of the last (before a message each way over the stream it opened), on a few lanes at
+// once, with one Run goroutine and with two (a strand per lane), the handlers bound to the lane or
+// the streams on it, AsyncAccept and AsyncAcceptRequest interleaved, reads and writes cut to a few
+// bytes and completing during the call or from later steps. Each must open a working stream whose
+// answer carries its own key's accept value and its own subprotocol.
+func TestPooledAcceptChain(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
+			ioc := pooledNewIOC(runners)
+			c := &pooledCheck{t: t}
+			n := pooledScale(2000)
+			const lanes = 4
+			var opened atomic.Int32
+			for lane := range lanes {
+				ex := pooledStrandEx(ioc, runners)
+				bind := lane%2 == 1
+				var next func(i int)
+				next = func(i int) {
+					if i >= n {
+						return
+					}
+					var sx executor.Executor = ex
+					if bind {
+						sx = ioc
+					}
+					o := nettest.Options{ReadSize: 1 + i%17, WriteSize: 3 + i%11, Mode: nettest.Mode(i / lanes % 2)}
+					client, end := nettest.NewPair(sx, nettest.Options{}, o)
+					server := websocket.NewStream(end, nil)
+					byRequest := i%3 == 0
+					upFront := i%2 == 0
+					if !byRequest && upFront {
+						end.Append(pooledRequest(i))
+					}
+					what := fmt.Sprintf("handshake %d (by request %v)", i, byRequest)
+					pooledOp(c, ex, bind, nil, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+						func(err error) {
+							// The next handshake first, so that it takes the state this one gave
+							// back, then the check of this one's stream.
+							next(i + lanes)
+							if err != nil {
+								c.errorf("%s: %v", what, err)
+								return
+							}
+							opened.Add(1)
+							pooledWorks(c, ex, bind, i, server, client, true, func() {})
+						})
+					if !byRequest && !upFront {
+						client.AsyncWriteSome(pooledRequest(i), completion.Detached[net.IOResult]())
+					}
+				}
+				ex.Post(func() { next(lane) })
+			}
+			pooledRun(t, ioc, runners)
+			c.allCompleted()
+			if int(opened.Load()) != n {
+				t.Errorf("%d of %d handshakes opened their stream", opened.Load(), n)
+			}
+		})
+	}
+}
+
+// pooledCancelled reports whether err is what a cancellation by a context gives.
+func pooledCancelled(err error) bool {
+	return errors.Is(err, completion.ErrOperationAborted) && errors.Is(err, context.Canceled)
+}
+
+// pooledSpin waits a random little while, without sleeping, to move a racing call around.
+func pooledSpin(rng *rand.Rand) {
+	n := rng.IntN(64)
+	if n < 8 {
+		for range n {
+			runtime.Gosched()
+		}
+		return
+	}
+	for range n * 16 {
+		pooledSink.Add(1)
+	}
+}
+
+var pooledSink atomic.Int64
+
+// TestPooledAcceptCancelRacesCompletion: a server handshake is under way (AsyncAccept waiting for
+// the request, or AsyncAcceptRequest writing its answer a few bytes at a time); the test's
+// goroutine sends the request and cancels the handshake's context at nearly the same moment, in
+// either order; the handler starts at once a handshake of the same kind on another stream with a
+// fresh context, which the test feeds after it has started and never cancels while it runs. The
+// first must open its stream or fail with the cancellation error (and only once its context is
+// done); the second must open a working stream with its own key and subprotocol, however the
+// stale cancellation lands. The second context is cancelled just as the next round starts.
+func TestPooledAcceptCancelRacesCompletion(t *testing.T) {
+	for _, byRequest := range []bool{false, true} {
+		for _, runners := range []int{1, 2} {
+			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
+				pooledAcceptRace(t, byRequest, runners)
+			})
+		}
+	}
+}
+
+func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
+	ioc := pooledNewIOC(runners)
+	c := &pooledCheck{t: t}
+	ex := pooledStrandEx(ioc, runners)
+	bind := runners == 1
+	var sx executor.Executor = ex
+	if bind {
+		sx = ioc
+	}
+	stop := pooledGuarded(t, ioc, runners)
+	defer stop()
+	rng := rand.New(rand.NewPCG(21, 22))
+	rounds := pooledScale(1000)
+	var cancelled, opened int // ex's
+	prevCancel := context.CancelFunc(func() {})
+	for round := range rounds {
+		i1, i2 := 2*round, 2*round+1
+		o := nettest.Options{ReadSize: 1 + rng.IntN(40), WriteSize: 1 + rng.IntN(30), Mode: nettest.Mode(rng.IntN(2))}
+		c1, e1 := nettest.NewPair(sx, nettest.Options{}, o)
+		c2, e2 := nettest.NewPair(sx, nettest.Options{}, o)
+		s1, s2 := websocket.NewStream(e1, nil), websocket.NewStream(e2, nil)
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		started := make(chan struct{}, 1)
+		secondStarted := make(chan struct{}, 1)
+		secondDone := make(chan bool, 1)
+		what1 := fmt.Sprintf("round %d: handshake %d, its context cancelled as it completes", round, i1)
+		what2 := fmt.Sprintf("round %d: handshake %d with a fresh context", round, i2)
+		ex.Post(func() {
+			pooledOp(c, ex, bind, ctx1, what1, func(h completion.Handler[error]) { pooledHandshake(s1, i1, byRequest, h) },
+				func(err error) {
+					switch {
+					case err == nil:
+						opened++
+						if !s1.IsOpen() || s1.Subprotocol() != fmt.Sprintf("p%d", i1) {
+							c.errorf("%s: nil, but open %v with subprotocol %q", what1, s1.IsOpen(), s1.Subprotocol())
+						}
+					case pooledCancelled(err) && errors.Is(err, websocket.ErrHandshake):
+						cancelled++
+						if ctx1.Err() == nil {
+							c.errorf("%s: cancelled (%v) while its context is not done", what1, err)
+						}
+					default:
+						c.errorf("%s: %v, want nil or a cancellation matching ErrHandshake", what1, err)
+					}
+					pooledMustOpen(c, ex, bind, ctx2, what2, s2, c2, i2, byRequest, secondDone)
+					secondStarted <- struct{}{}
+				})
+			started <- struct{}{}
+		})
+		prevCancel()
+		pooledRecv(t, started)
+		feed := func() {
+			if !byRequest {
+				c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
+			}
+		}
+		if rng.IntN(2) == 0 {
+			feed()
+			pooledSpin(rng)
+			cancel1()
+		} else {
+			cancel1()
+			pooledSpin(rng)
+			feed()
+		}
+		pooledRecv(t, secondStarted)
+		if rng.IntN(4) == 0 {
+			time.Sleep(time.Duration(rng.IntN(50)) * time.Microsecond) // let a stale cancellation land
+		}
+		if !byRequest {
+			c2.AsyncWriteSome(pooledRequest(i2), completion.Detached[net.IOResult]())
+		}
+		prevCancel = cancel2
+		if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+			break
+		}
+	}
+	prevCancel()
+	stop()
+	c.allCompleted()
+	t.Logf("%d first handshakes opened, %d cancelled", opened, cancelled)
+}
+
+// TestPooledAcceptContextDoneBeforeStart: a handshake started with a context already done
+// completes with the cancellation error, posted, on its handler's executor, without a read or a
+// write, and leaves the stream as it was: the handler starts the same handshake on the same stream
+// with a fresh context, which must open it. A thousand times, so that the refused handshake's
+// state is the one the next takes.
+func TestPooledAcceptContextDoneBeforeStart(t *testing.T) {
+	for _, byRequest := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byRequest=%v", byRequest), func(t *testing.T) {
+			ioc := executor.NewIOContext()
+			c := &pooledCheck{t: t}
+			ex := &pooledEx{inner: ioc}
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			n := pooledScale(1000)
+			var opened atomic.Int32
+			var next func(i int)
+			next = func(i int) {
+				if i == n {
+					return
+				}
+				fc := nettest.NewFailCount(0, nil)
+				client, end := nettest.NewPair(ioc, nettest.Options{}, nettest.Options{Fail: fc, ReadSize: 1 + i%50, Mode: nettest.Mode(i % 2)})
+				if !byRequest {
+					client.AsyncWriteSome(pooledRequest(i), completion.Detached[net.IOResult]())
+				}
+				server := websocket.NewStream(end, nil)
+				what := fmt.Sprintf("handshake %d with a context already done", i)
+				pooledOp(c, ex, true, done, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+					func(err error) {
+						if !pooledCancelled(err) {
+							c.errorf("%s: %v, want the cancellation error", what, err)
+						}
+						if n := fc.Count(); n != 0 {
+							c.errorf("%s: %d reads or writes started", what, n)
+						}
+						if server.IsOpen() {
+							c.errorf("%s: the stream is open", what)
+						}
+						what := fmt.Sprintf("handshake %d with a fresh context after it", i)
+						pooledOp(c, ex, true, context.Background(), what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+							func(err error) {
+								if err != nil {
+									c.errorf("%s: %v", what, err)
+									next(i + 1)
+									return
+								}
+								opened.Add(1)
+								pooledWorks(c, ex, true, i, server, client, true, func() { next(i + 1) })
+							})
+					})
+			}
+			ex.Post(func() { next(0) })
+			pooledRun(t, ioc, 1)
+			c.allCompleted()
+			if int(opened.Load()) != n {
+				t.Errorf("%d of %d handshakes opened their stream", opened.Load(), n)
+			}
+		})
+	}
+}
+
+// TestPooledAcceptCloseRaces: the next layer of a server handshake in flight is closed by the
+// test's goroutine while the request arrives (or, for AsyncAcceptRequest, while the answer is
+// written a byte at a time). The handshake must complete once, with nil or an error matching
+// ErrHandshake; the handshake the handler starts at once on another stream must open it.
+func TestPooledAcceptCloseRaces(t *testing.T) {
+	for _, byRequest := range []bool{false, true} {
+		for _, runners := range []int{1, 2} {
+			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
+				ioc := pooledNewIOC(runners)
+				c := &pooledCheck{t: t}
+				ex := pooledStrandEx(ioc, runners)
+				stop := pooledGuarded(t, ioc, runners)
+				defer stop()
+				rng := rand.New(rand.NewPCG(23, 24))
+				rounds := pooledScale(1000)
+				var failed int // ex's
+				for round := range rounds {
+					i1, i2 := 2*round, 2*round+1
+					o := nettest.Options{ReadSize: 1 + rng.IntN(8), WriteSize: 1 + rng.IntN(4), Mode: nettest.Mode(rng.IntN(2))}
+					c1, e1 := nettest.NewPair(ex, nettest.Options{}, o)
+					c2, e2 := nettest.NewPair(ex, nettest.Options{}, o)
+					s1, s2 := websocket.NewStream(e1, nil), websocket.NewStream(e2, nil)
+					started := make(chan struct{}, 1)
+					secondDone := make(chan bool, 1)
+					what1 := fmt.Sprintf("round %d: handshake %d, its next layer closed under it", round, i1)
+					what2 := fmt.Sprintf("round %d: handshake %d on another stream", round, i2)
+					ex.Post(func() {
+						pooledOp(c, ex, false, nil, what1, func(h completion.Handler[error]) { pooledHandshake(s1, i1, byRequest, h) },
+							func(err error) {
+								if err != nil {
+									failed++
+									if !errors.Is(err, websocket.ErrHandshake) {
+										c.errorf("%s: %v, want nil or an error matching ErrHandshake", what1, err)
+									}
+								}
+								if !byRequest {
+									c2.AsyncWriteSome(pooledRequest(i2), completion.Detached[net.IOResult]())
+								}
+								pooledMustOpen(c, ex, false, nil, what2, s2, c2, i2, byRequest, secondDone)
+							})
+						started <- struct{}{}
+					})
+					pooledRecv(t, started)
+					if !byRequest {
+						c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
+					}
+					pooledSpin(rng)
+					e1.Close()
+					if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+						break
+					}
+				}
+				stop()
+				c.allCompleted()
+				t.Logf("%d of %d first handshakes failed", failed, rounds)
+			})
+		}
+	}
+}
+
+// TestPooledAcceptInjectedFailures: server handshakes over a next layer that fails its nth read
+// or write, for every n from the first to the last (learnt by counting first), and with nothing
+// failing, all at once on one context in chains that interleave them, so that a failed
+// handshake's state is taken by another. A failure must match ErrHandshake, wrap the injected
+// error and leave the next layer closed; with nothing failing, the stream opens and works.
+func TestPooledAcceptInjectedFailures(t *testing.T) {
+	for _, byRequest := range []bool{false, true} {
+		for _, runners := range []int{1, 2} {
+			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
+				ioc := pooledNewIOC(runners)
+				c := &pooledCheck{t: t}
+				ex := pooledStrandEx(ioc, runners)
+				// run starts handshake i over a next layer that fails its nth operation (0: none)
+				// of total, checks the result, and calls then.
+				run := func(i, n, total int, fc *nettest.FailCount, then func()) {
+					client, end := nettest.NewPair(ex, nettest.Options{},
+						nettest.Options{ReadSize: 13, WriteSize: 29, Fail: fc, Mode: nettest.Mode(n % 2)})
+					if !byRequest {
+						end.Append(pooledRequest(i))
+					}
+					server := websocket.NewStream(end, nil)
+					what := fmt.Sprintf("handshake %d failing at %d of %d", i, n, total)
+					pooledOp(c, ex, false, nil, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+						func(err error) {
+							if n == 0 || n > total {
+								if err != nil {
+									c.errorf("%s: %v", what, err)
+									then()
+									return
+								}
+								// The counting run stops at the handshake: its count is the handshake's.
+								pooledWorks(c, ex, false, i, server, client, total > 0, then)
+								return
+							}
+							if !errors.Is(err, websocket.ErrHandshake) || !errors.Is(err, nettest.ErrInjected) {
+								c.errorf("%s: %v, want an error matching ErrHandshake and the injected error", what, err)
+							}
+							if server.IsOpen() {
+								c.errorf("%s: failed, but the stream is open", what)
+							}
+							if err := end.Close(); !errors.Is(err, stdnet.ErrClosed) {
+								c.errorf("%s: Close after the failure gave %v: the handshake left its next layer open", what, err)
+							}
+							then()
+						})
+				}
+				fc := nettest.NewFailCount(0, nil)
+				var total int
+				// Handshakes 1000 to 9999 have requests and answers of one length, and so one count.
+				ex.Post(func() { run(1000, 0, 0, fc, func() { total = fc.Count() }) })
+				pooledRun(t, ioc, runners)
+				if c.failed() {
+					return
+				}
+				type job struct{ i, n int }
+				var jobs []job
+				for rep := range pooledScale(60) {
+					for n := range total + 1 { // 0: nothing fails
+						jobs = append(jobs, job{1001 + rep*(total+1) + n, n})
+					}
+				}
+				rand.New(rand.NewPCG(25, 26)).Shuffle(len(jobs), func(a, b int) { jobs[a], jobs[b] = jobs[b], jobs[a] })
+				var ran atomic.Int32
+				const chains = 6
+				for k := range chains {
+					var next func(j int)
+					next = func(j int) {
+						if j >= len(jobs) {
+							return
+						}
+						jb := jobs[j]
+						run(jb.i, jb.n, total, nettest.NewFailCount(jb.n, nil), func() { ran.Add(1); next(j + chains) })
+					}
+					ex.Post(func() { next(k) })
+				}
+				pooledRun(t, ioc, runners)
+				c.allCompleted()
+				if int(ran.Load()) != len(jobs) {
+					t.Errorf("%d of %d handshakes ran", ran.Load(), len(jobs))
+				}
+				t.Logf("a handshake makes %d reads and writes", total)
+			})
+		}
+	}
+}
+
+// pooledClientKind is how a client of TestPooledAcceptManyOverTCP behaves.
+type pooledClientKind int
+
+const (
+	pooledGood       pooledClientKind = iota // the package's client handshake, a message each way, the close
+	pooledDribble                            // the same, its writes cut to 1 to 7 bytes
+	pooledGarbage                            // the client handshake, its request replaced by garbage and an empty line
+	pooledCut                                // the client handshake, its socket closed after k bytes of the request
+	pooledRawGarbage                         // a Go net.Conn sending garbage, reading the answer
+	pooledRawReset                           // a Go net.Conn sending part of a request, then a reset
+	pooledKinds
+)
+
+func (k pooledClientKind) String() string {
+	return [...]string{"good", "dribble", "garbage", "cut", "raw garbage", "raw reset"}[k]
+}
+
+func (k pooledClientKind) succeeds() bool { return k == pooledGood || k == pooledDribble }
+
+// pooledMangler is a client's next layer over a TCP socket that writes what a pooledClientKind
+// says instead of what the stream asks. It has no gather write, so every write comes through
+// AsyncWriteSome.
+type pooledMangler struct {
+	sock    *net.TCPSocket
+	kind    pooledClientKind
+	budget  int // pooledCut: request bytes still to send before the socket is closed
+	garbled bool
+	rng     *rand.Rand
+}
+
+func (m *pooledMangler) AsyncReadSome(b []byte, h completion.Handler[net.IOResult]) {
+	m.sock.AsyncReadSome(b, h)
+}
+func (m *pooledMangler) Executor() executor.Executor        { return m.sock.Executor() }
+func (m *pooledMangler) Shutdown(how net.ShutdownHow) error { return m.sock.Shutdown(how) }
+func (m *pooledMangler) Close() error                       { return m.sock.Close() }
+
+func (m *pooledMangler) AsyncWriteSome(b []byte, h completion.Handler[net.IOResult]) {
+	switch m.kind {
+	case pooledDribble:
+		b = b[:min(len(b), 1+m.rng.IntN(7))]
+	case pooledGarbage:
+		// As many bytes of garbage, the first write's ending with an empty line so that the server
+		// has a whole head to refuse.
+		const junk = "xyz<>{}!\x00\x7f\xff ;:"
+		g := make([]byte, len(b))
+		for i := range g {
+			g[i] = junk[m.rng.IntN(len(junk))]
+		}
+		if !m.garbled && len(g) >= 4 {
+			copy(g[len(g)-4:], "\r\n\r\n")
+		}
+		m.garbled = true
+		b = g
+	case pooledCut:
+		if m.budget == 0 {
+			m.sock.Close() // the write below fails with net.ErrClosed, through the socket
+		} else {
+			b = b[:min(len(b), m.budget)]
+			m.budget -= len(b)
+		}
+	}
+	m.sock.AsyncWriteSome(b, h)
+}
+
+// pooledServerEnd is what the server saw on one connection.
+type pooledServerEnd struct {
+	byRequest bool
+	err       error  // of the handshake, or of reading the request for AsyncAcceptRequest
+	parse     bool   // err came from reading or parsing the request, before the handshake
+	echoed    string // the message echoed
+	end       error  // the error that ended the echo loop
+}
+
+// TestPooledAcceptManyOverTCP: many server handshakes at once over loopback TCP, on an IOContext
+// run by two goroutines with a strand per connection end (the server's handlers bound to it, or
+// its socket on it), AsyncAccept and AsyncAcceptRequest (after the server read the head itself)
+// alternating. The clients are the package's own client handshake over TCP, some writing their
+// request a few bytes at a time, some writing garbage instead, some closing their socket in the
+// middle of the request, and Go net.Conns that send garbage or reset in the middle of a request.
+// Every handshake that succeeds must give a stream that echoes a message and closes cleanly; every
+// one that fails, an error matching ErrHandshake; no goroutine may be left (goleak in TestMain).
+func TestPooledAcceptManyOverTCP(t *testing.T) {
+	const runners = 2
+	ioc := pooledNewIOC(runners)
+	c := &pooledCheck{t: t}
+	n := 30 * int(pooledKinds)
+	if pooledRace {
+		n = 8 * int(pooledKinds)
+	}
+	acceptor := net.NewTCPAcceptor(ioc)
+	if err := acceptor.Listen(netip.MustParseAddrPort("127.0.0.1:0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	addr := acceptor.Addr()
+
+	var mu sync.Mutex
+	servers := make(map[netip.AddrPort]*pooledServerEnd) // by the client's address
+	kinds := make(map[netip.AddrPort]pooledClientKind)
+	clientErrs := make(map[netip.AddrPort]string)
+	note := func(a netip.AddrPort, k pooledClientKind) { mu.Lock(); kinds[a] = k; mu.Unlock() }
+	clientFailed := func(a netip.AddrPort, format string, args ...any) {
+		mu.Lock()
+		clientErrs[a] += fmt.Sprintf(format, args...) + "; "
+		mu.Unlock()
+	}
+
+	// The server: accept n connections, each on a strand of its own; handshake; echo until the
+	// client closes.
+	var accepted int
+	var accept func()
+	accept = func() {
+		i := accepted
+		// Accepted connections come in about the order of the clients, whose kind is their
+		// number modulo pooledKinds: the server's choices change more slowly, so that each kind
+		// meets each of them.
+		ex := pooledStrandEx(ioc, runners)
+		bind := i/int(2*pooledKinds)%2 == 1
+		var sockEx executor.Executor = ex
+		if bind {
+			sockEx = ioc
+		}
+		acceptor.AsyncAccept(sockEx, completion.Callback(func(r net.AcceptResult) {
+			if r.Err != nil {
+				c.errorf("accept %d: %v", i, r.Err)
+				return
+			}
+			accepted++
+			if accepted < n {
+				accept()
+			} else {
+				acceptor.Close()
+			}
+			peer, err := r.Socket.RemoteAddr()
+			if err != nil {
+				// A client that reset at once: its address is in the error, which names the peer
+				// an accepted socket knows without a system call.
+				oe, ok := errors.AsType[*stdnet.OpError](err)
+				var ta *stdnet.TCPAddr
+				if ok {
+					ta, ok = oe.Addr.(*stdnet.TCPAddr)
+				}
+				if !ok {
+					c.errorf("accept %d: RemoteAddr: %v", i, err)
+					r.Socket.Close()
+					return
+				}
+				peer = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+			}
+			se := &pooledServerEnd{byRequest: i/int(pooledKinds)%2 == 1}
+			mu.Lock()
+			servers[peer] = se
+			mu.Unlock()
+			ex.Post(func() { pooledServe(c, ex, bind, r.Socket, se, i) })
+		}))
+	}
+	accept()
+
+	// The clients.
+	var raw sync.WaitGroup
+	for i := range n {
+		kind := pooledClientKind(i % int(pooledKinds))
+		switch kind {
+		case pooledRawGarbage, pooledRawReset:
+			raw.Go(func() { pooledRawClient(t, addr, kind, i, note, clientFailed) })
+		default:
+			ex := pooledStrandEx(ioc, runners)
+			ex.Post(func() { pooledClient(c, ex, addr, kind, i, note, clientFailed) })
+		}
+	}
+	pooledRun(t, ioc, runners)
+	pooledWait(t, &raw, "the Go net.Conn clients")
+	c.allCompleted()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(servers) != n || len(kinds) != n {
+		t.Errorf("%d connections served, %d clients connected, want %d", len(servers), len(kinds), n)
+	}
+	byKind := make(map[string]int)
+	for a, k := range kinds {
+		se := servers[a]
+		if msg := clientErrs[a]; msg != "" {
+			t.Errorf("client %v (%v): %s", a, k, msg)
+		}
+		if se == nil {
+			t.Errorf("client %v (%v): no server end", a, k)
+			continue
+		}
+		how := "AsyncAccept"
+		if se.byRequest {
+			how = "AsyncAcceptRequest"
+		}
+		switch {
+		case k.succeeds():
+			if se.err != nil {
+				t.Errorf("client %v (%v), server by %s: %v (parsing: %v)", a, k, how, se.err, se.parse)
+			} else if se.echoed != fmt.Sprintf("hello from %v", a) || !errors.Is(se.end, websocket.ErrClosed) {
+				t.Errorf("client %v (%v), server by %s: echoed %q, then %v; want the client's message, then ErrClosed", a, k, how, se.echoed, se.end)
+			}
+		case se.err == nil:
+			t.Errorf("client %v (%v), server by %s: the handshake succeeded", a, k, how)
+		case !se.parse && !errors.Is(se.err, websocket.ErrHandshake):
+			t.Errorf("client %v (%v), server by %s: %v, want an error matching ErrHandshake", a, k, how, se.err)
+		}
+		byKind[fmt.Sprintf("%v/%s", k, how)]++
+	}
+	t.Logf("connections by client kind and server handshake: %v", byKind)
+}
+
+// pooledServe runs the server side of connection i on ex: the handshake (AsyncAcceptRequest after
+// reading the head, or AsyncAccept), then an echo loop until the client ends it.
+func pooledServe(c *pooledCheck, ex *pooledEx, bind bool, sock *net.TCPSocket, se *pooledServerEnd, i int) {
+	ws := websocket.NewStream(sock, nil)
+	what := fmt.Sprintf("server %d", i)
+	fail := func(err error, parse bool) {
+		se.err, se.parse = err, parse
+		sock.Close() // the client has had its answer, if any
+	}
+	opened := func(err error) {
+		if err != nil {
+			if !errors.Is(err, websocket.ErrHandshake) {
+				c.errorf("%s: handshake: %v, want an error matching ErrHandshake", what, err)
+			}
+			fail(err, false)
+			return
+		}
+		pooledEcho(c, ex, bind, ws, se, what)
+	}
+	if !se.byRequest {
+		pooledOp(c, ex, bind, nil, what+": AsyncAccept", func(h completion.Handler[error]) { ws.AsyncAccept(nil, h) }, opened)
+		return
+	}
+	// Read the head up to its empty line, and no further: a client sends nothing behind its request
+	// before the answer, so the next layer keeps whatever follows.
+	buf := net.NewFlatBuffer(16 << 10)
+	pooledOp(c, ex, bind, nil, what+": read the head", func(h completion.Handler[net.IOResult]) {
+		net.AsyncReadUntil(sock, buf, []byte("\r\n\r\n"), h)
+	}, func(r net.IOResult) {
+		if r.Err != nil {
+			fail(r.Err, true)
+			return
+		}
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(buf.Bytes()[:r.N])))
+		if err != nil {
+			fail(err, true)
+			return
+		}
+		if r.N != buf.Size() {
+			c.errorf("%s: %d bytes behind the head", what, buf.Size()-r.N)
+		}
+		pooledOp(c, ex, bind, nil, what+": AsyncAcceptRequest", func(h completion.Handler[error]) { ws.AsyncAcceptRequest(req, nil, h) }, opened)
+	})
+}
+
+// pooledEcho echoes messages on ws until a read fails, and records the first message and the error.
+func pooledEcho(c *pooledCheck, ex *pooledEx, bind bool, ws *websocket.Stream, se *pooledServerEnd, what string) {
+	var msg net.FlatBuffer
+	pooledOp(c, ex, bind, nil, what+": read", func(h completion.Handler[net.IOResult]) { ws.AsyncRead(&msg, h) },
+		func(r net.IOResult) {
+			if r.Err != nil {
+				se.end = r.Err
+				return
+			}
+			if se.echoed == "" {
+				se.echoed = string(msg.Bytes())
+			}
+			ws.SetBinary()
+			pooledOp(c, ex, bind, nil, what+": write", func(h completion.Handler[net.IOResult]) { ws.AsyncWrite(msg.Bytes(), h) },
+				func(w net.IOResult) {
+					if w.Err != nil {
+						se.end = w.Err
+						return
+					}
+					msg.Consume(msg.Size())
+					pooledEcho(c, ex, bind, ws, se, what)
+				})
+		})
+}
+
+// pooledClient runs client i of a kind made with the package's client handshake, on ex.
+func pooledClient(c *pooledCheck, ex *pooledEx, addr netip.AddrPort, kind pooledClientKind, i int,
+	note func(netip.AddrPort, pooledClientKind), failed func(netip.AddrPort, string, ...any)) {
+	sock := net.NewTCPSocket(ex)
+	what := fmt.Sprintf("client %d (%v)", i, kind)
+	pooledOp(c, ex, false, nil, what+": connect", func(h completion.Handler[error]) { sock.AsyncConnect(addr, h) }, func(err error) {
+		if err != nil {
+			c.errorf("%s: connect: %v", what, err)
+			sock.Close()
+			return
+		}
+		local, err := sock.LocalAddr()
+		if err != nil {
+			c.errorf("%s: LocalAddr: %v", what, err)
+		}
+		note(local, kind)
+		var next net.AsyncStream = sock
+		if kind != pooledGood {
+			next = &pooledMangler{sock: sock, kind: kind, budget: i * 7 % 150, rng: rand.New(rand.NewPCG(uint64(i), 27))}
+		}
+		ws := websocket.NewStream(next, nil)
+		pooledOp(c, ex, false, nil, what+": handshake", func(h completion.Handler[error]) { ws.AsyncHandshake("127.0.0.1", "/", nil, h) },
+			func(err error) {
+				if !kind.succeeds() {
+					if err == nil || !errors.Is(err, websocket.ErrHandshake) {
+						failed(local, "handshake: %v, want an error matching ErrHandshake", err)
+					}
+					sock.Close()
+					return
+				}
+				if err != nil {
+					failed(local, "handshake: %v", err)
+					sock.Close()
+					return
+				}
+				msg := fmt.Sprintf("hello from %v", local)
+				ws.SetBinary()
+				pooledOp(c, ex, false, nil, what+": write", func(h completion.Handler[net.IOResult]) { ws.AsyncWrite([]byte(msg), h) },
+					func(r net.IOResult) {
+						if r.Err != nil || r.N != len(msg) {
+							failed(local, "write: %+v", r)
+							sock.Close()
+							return
+						}
+						var echo net.FlatBuffer
+						pooledOp(c, ex, false, nil, what+": read", func(h completion.Handler[net.IOResult]) { ws.AsyncRead(&echo, h) },
+							func(r net.IOResult) {
+								if r.Err != nil || string(echo.Bytes()) != msg {
+									failed(local, "read the echo: %+v %q", r, echo.Bytes())
+									sock.Close()
+									return
+								}
+								pooledOp(c, ex, false, nil, what+": close", func(h completion.Handler[error]) {
+									ws.AsyncClose(websocket.CloseReason{Code: websocket.CloseNormal}, h)
+								}, func(err error) {
+									if err != nil {
+										failed(local, "close: %v", err)
+									}
+									sock.Close()
+								})
+							})
+					})
+			})
+	})
+}
+
+// pooledRawClient runs client i, a Go net.Conn, on the calling goroutine.
+func pooledRawClient(t *testing.T, addr netip.AddrPort, kind pooledClientKind, i int,
+	note func(netip.AddrPort, pooledClientKind), failed func(netip.AddrPort, string, ...any)) {
+	conn, err := stdnet.DialTCP("tcp", nil, stdnet.TCPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Errorf("raw client %d: %v", i, err)
+		return
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().(*stdnet.TCPAddr).AddrPort()
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	note(local, kind)
+	conn.SetDeadline(time.Now().Add(pooledPatience))
+	switch kind {
+	case pooledRawGarbage:
+		if _, err := conn.Write([]byte("\x16\x03\x01 this is not HTTP at all\r\n\xff\xfe\r\n\r\n")); err != nil {
+			failed(local, "write: %v", err)
+			return
+		}
+		// The answer, if any, is a refusal; then the server closes.
+		got, err := io.ReadAll(conn)
+		if err != nil && !errors.Is(err, stdnet.ErrClosed) && !strings.Contains(err.Error(), "reset") {
+			failed(local, "read: %v", err)
+		}
+		if len(got) > 0 && !bytes.HasPrefix(got, []byte("HTTP/1.1 4")) {
+			failed(local, "answered %q, want a 4xx refusal or nothing", got)
+		}
+	case pooledRawReset:
+		req := pooledRequest(i)
+		if _, err := conn.Write(req[:len(req)*(1+i%5)/6]); err != nil {
+			failed(local, "write: %v", err)
+			return
+		}
+		conn.SetLinger(0)
+	}
+}
