@@ -289,29 +289,6 @@ func TestBlockingCancelledBeforeStart(t *testing.T) {
 	}
 }
 
-// TestBlockingWriteCancelled cancels a write stuck behind a peer that does not read, over TCP: the
-// write fails with the cancellation, and so does a later read, since the frame on the wire is torn.
-func TestBlockingWriteCancelled(t *testing.T) {
-	ioc := runContext(t)
-	cn, sn := tcpSockets(t, ioc)
-	_, server := openStreams(t, cn, sn)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	// Far more than the loopback connection's buffers hold while the client reads nothing.
-	msg := make([]byte, 64<<20)
-	server.SetBinary()
-	go func() { done <- server.Write(ctx, msg) }()
-	waitUntil(ioc, func() bool { return server.wrBusy })
-	cancel()
-	err := <-done
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, completion.ErrOperationAborted) {
-		t.Fatalf("write cancelled in flight: %v; want context.Canceled and ErrOperationAborted", err)
-	}
-	if _, err := server.ReadSome(context.Background(), make([]byte, 1)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("read after a cancelled write: %v; want the write's cancellation", err)
-	}
-}
-
 // TestBlockingHandshakeCancelled cancels an Accept waiting for a request that never comes: the
 // failure is a handshake failure and a cancellation at once.
 func TestBlockingHandshakeCancelled(t *testing.T) {
