@@ -635,14 +635,14 @@ const pooledPeriod = 7 * 26
 
 // pooledTable holds the pattern from offset 0, long enough for a view of the largest write.
 var pooledTable = func() []byte {
-	b := make([]byte, 2<<20+pooledPeriod)
+	b := make([]byte, 4<<20+pooledPeriod)
 	for i := range b {
 		b[i] = pooledPattern(i)
 	}
 	return b
 }()
 
-// pooledView is the pattern's n bytes from offset off, read-only (n at most 2 MiB).
+// pooledView is the pattern's n bytes from offset off, read-only (n at most 4 MiB).
 func pooledView(off, n int) []byte {
 	o := off % pooledPeriod
 	return pooledTable[o : o+n : o+n]
@@ -1178,6 +1178,142 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 	t.Logf("%d of %d first teardowns cancelled", cancelled, rounds)
 }
 
+// TestPooledCancelOnlyItsOwn: over loopback TCP, a write (AsyncWrite or AsyncWriteBuffers) waits
+// for room and a read (AsyncRead or AsyncReadUntil) for bytes on the same socket, each with a
+// context of its own; the test cancels one of the two contexts. That operation must complete with
+// the cancellation error, and the other, once the peer drains or writes, with all its bytes and no
+// error. Then the next round, whose operations take the states these gave back.
+func TestPooledCancelOnlyItsOwn(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
+			ioc := pooledNewIOC(runners)
+			c := &pooledCheck{t: t}
+			hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners})
+			on := pooledOn{c: c, ex: hx}
+			clients, servers := pooledTCP(t, ioc, []executor.Executor{sx}, []executor.Executor{sx})
+			client, server := clients[0], servers[0]
+			client.SetWriteBuffer(64 << 10)
+			server.SetReadBuffer(64 << 10)
+			stop := pooledGuarded(t, ioc, runners)
+			defer func() { stop() }()
+
+			const size = 2 << 20 // more than the socket buffers hold
+			const line = "0123456789abcde\n"
+			rng := rand.New(rand.NewPCG(41, 42))
+			rrng := rand.New(rand.NewPCG(43, 44)) // hx's
+			woff, drained := 0, 0                 // hx's: bytes the writes reported, bytes the peer read
+			var buf net.FlatBuffer                // AsyncReadUntil's, hx's
+			in := make([]byte, len(line))
+			// drain reads what the client wrote up to offset to, checking it, then calls then.
+			scratch := make([]byte, 256<<10)
+			var drain func(to int, then func())
+			drain = func(to int, then func()) {
+				if drained >= to {
+					then()
+					return
+				}
+				b := scratch[:min(len(scratch), to-drained)]
+				server.AsyncReadSome(b, completion.Bind(executor.Executor(hx), completion.Callback(func(r net.IOResult) {
+					if r.Err != nil || !bytes.Equal(b[:r.N], pooledView(drained, r.N)) {
+						c.errorf("the peer read %+v at offset %d, out of place", r, drained)
+						then()
+						return
+					}
+					drained += r.N
+					drain(to, then)
+				})))
+			}
+			rounds := pooledScale(300)
+			var writesCut, readsCut int
+			for round := range rounds {
+				ctxW, cancelW := context.WithCancel(context.Background())
+				ctxR, cancelR := context.WithCancel(context.Background())
+				gather, until := rng.IntN(2) == 0, rng.IntN(2) == 0
+				cutWrite := rng.IntN(2) == 0
+				wDone := make(chan net.IOResult, 1)
+				rDone := make(chan net.IOResult, 1)
+				started := make(chan struct{}, 1)
+				whatW := fmt.Sprintf("round %d: write (gather %v, its context cancelled %v)", round, gather, cutWrite)
+				whatR := fmt.Sprintf("round %d: read (until %v, its context cancelled %v)", round, until, !cutWrite)
+				hx.Post(func() {
+					pooledStart(on, ctxW, whatW, func(h completion.Handler[net.IOResult]) {
+						b := pooledView(woff, size)
+						if gather {
+							net.AsyncWriteBuffers(client, pooledSplit(rrng, b), h)
+						} else {
+							net.AsyncWrite(client, b, h)
+						}
+					}, func(r net.IOResult) { woff += max(r.N, 0); wDone <- r })
+					pooledStart(on, ctxR, whatR, func(h completion.Handler[net.IOResult]) {
+						if until {
+							net.AsyncReadUntil(client, &buf, []byte("\n"), h)
+						} else {
+							net.AsyncRead(client, in, h)
+						}
+					}, func(r net.IOResult) {
+						if r.Err == nil {
+							got := in
+							if until {
+								got = buf.Bytes()[:min(r.N, buf.Size())]
+								defer buf.Consume(r.N)
+							}
+							if string(got) != line {
+								r.Err = fmt.Errorf("read %q, want %q", got, line)
+							}
+						}
+						rDone <- r
+					})
+					started <- struct{}{}
+				})
+				pooledRecv(t, started)
+				pooledSpin(rng)
+				survivorOK := func(what string, r net.IOResult, n int) {
+					if r.Err != nil || r.N != n {
+						c.errorf("%s: %+v, want N=%d and no error: cancelling the other operation's context reached it", what, r, n)
+					}
+				}
+				if cutWrite {
+					cancelW()
+					w := pooledRecv(t, wDone)
+					if w.Err == nil && w.N == size {
+						// The socket buffers took it all before the cancellation: nothing to cut.
+					} else if !pooledCancelled(w.Err) || w.N < 0 || w.N >= size {
+						c.errorf("%s: %+v, want the cancellation error", whatW, w)
+					} else {
+						writesCut++
+					}
+					server.AsyncWriteSome([]byte(line), completion.Detached[net.IOResult]())
+					survivorOK(whatR, pooledRecv(t, rDone), len(line))
+				} else {
+					cancelR()
+					if r := pooledRecv(t, rDone); !pooledCancelled(r.Err) || r.N != 0 {
+						c.errorf("%s: %+v, want N=0 and the cancellation error", whatR, r)
+					} else {
+						readsCut++
+					}
+					drainDone := make(chan struct{})
+					hx.Post(func() { drain(woff+size, func() { close(drainDone) }) })
+					survivorOK(whatW, pooledRecv(t, wDone), size)
+					pooledRecv(t, drainDone)
+				}
+				// Read what a cut write left on its way, before the next round.
+				drainDone := make(chan struct{})
+				hx.Post(func() { drain(woff, func() { close(drainDone) }) })
+				pooledRecv(t, drainDone)
+				cancelW()
+				cancelR()
+				if c.failed() {
+					break
+				}
+			}
+			stop()
+			stop = func() {}
+			c.allCompleted()
+			t.Logf("%d writes and %d reads cut by their own context, the other operation undisturbed", writesCut, readsCut)
+		})
+	}
+}
+
 // pooledHelper is one helper started over a nettest end whose peer has written msg, a line
 // ending with '\n' (and, for the teardown, closed): the writes write msg less its '\n', AsyncRead
 // reads as much, AsyncReadUntil reads the line. want is the N it completes with.
@@ -1647,6 +1783,149 @@ func TestPooledImmediateCompletions(t *testing.T) {
 				t.Errorf("%d of %d operations done", done.Load(), rounds*len(steps))
 			}
 		})
+	}
+}
+
+// TestPooledBursts: one handler starts a burst of operations of one helper on many streams, one
+// after the other, most of which can complete in their first step (their bytes already there, a
+// write that never waits, an empty buffer), so that each is settled and its state perhaps given
+// back before the next is started, and before its handler runs. Every operation has a result of
+// its own (its own length, its own bytes); each handler must get its own, once. The last handler
+// of a burst starts the next burst.
+func TestPooledBursts(t *testing.T) {
+	type op struct {
+		name string
+		// start starts the helper over a, whose peer is b, for the kth operation of a burst, and
+		// returns the check of its result.
+		start func(a, b *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(r net.IOResult) string
+	}
+	msg := func(k int) []byte { return append(bytes.Repeat([]byte{'a' + byte(k%26)}, k%9), '\n') }
+	wantN := func(n int, then func() string) func(r net.IOResult) string {
+		return func(r net.IOResult) string {
+			if r.N != n || r.Err != nil {
+				return fmt.Sprintf("%+v, want N=%d and no error", r, n)
+			}
+			if then != nil {
+				return then()
+			}
+			return ""
+		}
+	}
+	ops := []op{
+		{"AsyncWrite", func(a, b *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			m := msg(k)
+			net.AsyncWrite(a, m, h)
+			return wantN(len(m), func() string {
+				if got := b.Unread(); !bytes.Equal(got, m) {
+					return fmt.Sprintf("the peer has %q, want %q", got, m)
+				}
+				return ""
+			})
+		}},
+		{"AsyncWriteBuffers", func(a, b *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			m := msg(k)
+			net.AsyncWriteBuffers(a, [][]byte{m[:len(m)/2], nil, m[len(m)/2:]}, h)
+			return wantN(len(m), func() string {
+				if got := b.Unread(); !bytes.Equal(got, m) {
+					return fmt.Sprintf("the peer has %q, want %q", got, m)
+				}
+				return ""
+			})
+		}},
+		{"AsyncRead", func(a, _ *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			m := msg(k)
+			a.Append(m)
+			in := make([]byte, len(m))
+			net.AsyncRead(a, in, h)
+			return wantN(len(m), func() string {
+				if !bytes.Equal(in, m) {
+					return fmt.Sprintf("read %q, want %q", in, m)
+				}
+				return ""
+			})
+		}},
+		{"AsyncReadUntil", func(a, _ *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			m := msg(k)
+			buf := new(net.FlatBuffer)
+			if k%3 == 0 { // the line already buffered: settled without a read
+				p, _ := buf.Prepare(len(m))
+				copy(p, m)
+				buf.Commit(len(m))
+			} else {
+				a.Append(m)
+			}
+			a.Append([]byte("behind"))
+			net.AsyncReadUntil(a, buf, []byte("\n"), h)
+			return wantN(len(m), func() string {
+				if got := buf.Bytes(); !bytes.HasPrefix(got, m) {
+					return fmt.Sprintf("buffer %q, want %q first", got, m)
+				}
+				return ""
+			})
+		}},
+		{"AsyncRead of nothing", func(a, _ *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			net.AsyncRead(a, nil, h)
+			return wantN(0, nil)
+		}},
+		{"AsyncTeardown", func(a, b *nettest.Stream, k int, h completion.Handler[net.IOResult]) func(net.IOResult) string {
+			a.Append(msg(k))
+			b.Close()
+			net.AsyncTeardown(a, pooledErrHandler(h, a.Executor()))
+			return wantN(0, func() string {
+				if err := a.Close(); !errors.Is(err, stdnet.ErrClosed) {
+					return fmt.Sprintf("Close after it gave %v", err)
+				}
+				return ""
+			})
+		}},
+	}
+	for _, o := range ops {
+		for _, runners := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/runners=%d", o.name, runners), func(t *testing.T) {
+				ioc := pooledNewIOC(runners)
+				c := &pooledCheck{t: t}
+				const lanes, burst = 2, 24
+				bursts := pooledScale(200)
+				var done atomic.Int32
+				for lane := range lanes {
+					hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners, bind: lane == 1})
+					on := pooledOn{c: c, ex: hx, bind: lane == 1}
+					var next func(round int)
+					next = func(round int) {
+						if round == bursts {
+							return
+						}
+						left := burst
+						for k := range burst {
+							// Most complete in their first step; a few from a later one.
+							mode := nettest.Immediate
+							if k%7 == 6 {
+								mode = nettest.Later
+							}
+							a, b := nettest.NewPair(sx, nettest.Options{Mode: mode}, nettest.Options{})
+							what := fmt.Sprintf("lane %d, burst %d, operation %d: %s", lane, round, k, o.name)
+							var check func(net.IOResult) string
+							pooledStart(on, nil, what, func(h completion.Handler[net.IOResult]) { check = o.start(a, b, k, h) },
+								func(r net.IOResult) {
+									if problem := check(r); problem != "" {
+										c.errorf("%s: %s", what, problem)
+									}
+									done.Add(1)
+									if left--; left == 0 {
+										next(round + 1)
+									}
+								})
+						}
+					}
+					hx.Post(func() { next(0) })
+				}
+				pooledRun(t, ioc, runners)
+				c.allCompleted()
+				if int(done.Load()) != lanes*bursts*burst {
+					t.Errorf("%d of %d operations done", done.Load(), lanes*bursts*burst)
+				}
+			})
+		}
 	}
 }
 

@@ -432,6 +432,176 @@ func TestPooledAcceptChain(t *testing.T) {
 	}
 }
 
+// TestPooledAcceptKeepsItsOwn: a client's first frame often arrives with its request, and the
+// server keeps those bytes for the stream's first read; the subprotocol agreed is kept for the
+// stream's life. Neither may live in the handshake's pooled state, which the next handshake takes.
+// Here every request comes with its client's first message behind it, in one piece, and each
+// handshake's handler starts the next at once, leaving its stream unread; only after a batch of
+// later handshakes has run does each stream read its first message, which must be its own, and
+// report its own subprotocol.
+func TestPooledAcceptKeepsItsOwn(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
+			ioc := pooledNewIOC(runners)
+			c := &pooledCheck{t: t}
+			const lanes, batch = 3, 24
+			n := pooledScale(1200)
+			var checked atomic.Int32
+			for lane := range lanes {
+				ex := pooledStrandEx(ioc, runners)
+				type opened struct {
+					i      int
+					server *websocket.Stream
+				}
+				var waiting []opened // ex's
+				// readAll reads the first message of each waiting stream in turn, then calls then.
+				var readAll func(k int, then func())
+				readAll = func(k int, then func()) {
+					if k == len(waiting) {
+						waiting = waiting[:0]
+						then()
+						return
+					}
+					o := waiting[k]
+					what := fmt.Sprintf("stream %d, read after %d later handshakes", o.i, (len(waiting)-1-k)*lanes)
+					var msg net.FlatBuffer
+					pooledOp(c, ex, false, nil, what, func(h completion.Handler[net.IOResult]) { o.server.AsyncRead(&msg, h) },
+						func(r net.IOResult) {
+							want := fmt.Sprintf("first message of %d", o.i)
+							if r.Err != nil || string(msg.Bytes()) != want {
+								c.errorf("%s: %+v %q, want %q", what, r, msg.Bytes(), want)
+							}
+							if got := o.server.Subprotocol(); got != fmt.Sprintf("p%d", o.i) {
+								c.errorf("%s: subprotocol %q, want p%d", what, got, o.i)
+							}
+							checked.Add(1)
+							readAll(k+1, then)
+						})
+				}
+				var next func(i int)
+				next = func(i int) {
+					if i >= n {
+						readAll(0, func() {})
+						return
+					}
+					o := nettest.Options{Mode: nettest.Mode(i / lanes % 2)}
+					if i%5 == 4 {
+						o.ReadSize = 1 + i%40 // the frame behind the request may or may not come with it
+					}
+					_, end := nettest.NewPair(ex, nettest.Options{}, o)
+					server := websocket.NewStream(end, nil)
+					byRequest := i%4 == 3
+					in := pooledClientFrame(fmt.Sprintf("first message of %d", i))
+					if !byRequest {
+						in = append(pooledRequest(i), in...)
+					}
+					end.Append(in)
+					what := fmt.Sprintf("handshake %d (by request %v), its first message behind it", i, byRequest)
+					pooledOp(c, ex, false, nil, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+						func(err error) {
+							if err != nil {
+								c.errorf("%s: %v", what, err)
+							} else {
+								waiting = append(waiting, opened{i, server})
+							}
+							if len(waiting) == batch {
+								readAll(0, func() { next(i + lanes) })
+								return
+							}
+							next(i + lanes)
+						})
+				}
+				ex.Post(func() { next(lane) })
+			}
+			pooledRun(t, ioc, runners)
+			c.allCompleted()
+			if int(checked.Load()) != n {
+				t.Errorf("%d of %d streams read their first message", checked.Load(), n)
+			}
+		})
+	}
+}
+
+// TestPooledAcceptBursts: one handler starts a burst of handshakes on many streams, one after the
+// other, every third with a context already done (settled in its first step, its state perhaps
+// given back before the next handshake takes one), the others with their requests already there.
+// Each must get its own result once: the refused ones the cancellation, the others a working
+// stream answered with their own key and subprotocol. The last handler of a burst starts the next.
+func TestPooledAcceptBursts(t *testing.T) {
+	for _, runners := range []int{1, 2} {
+		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
+			ioc := pooledNewIOC(runners)
+			c := &pooledCheck{t: t}
+			done, cancel := context.WithCancel(context.Background())
+			cancel()
+			const lanes, burst = 2, 24
+			bursts := pooledScale(100)
+			var opened, refused atomic.Int32
+			for lane := range lanes {
+				ex := pooledStrandEx(ioc, runners)
+				bind := lane == 1
+				var sx executor.Executor = ex
+				if bind {
+					sx = ioc
+				}
+				var next func(round int)
+				next = func(round int) {
+					if round == bursts {
+						return
+					}
+					left := burst
+					end := func() {
+						if left--; left == 0 {
+							next(round + 1)
+						}
+					}
+					for k := range burst {
+						i := (round*lanes+lane)*burst + k
+						mode := nettest.Immediate
+						if k%5 == 4 {
+							mode = nettest.Later
+						}
+						client, e := nettest.NewPair(sx, nettest.Options{}, nettest.Options{Mode: mode})
+						byRequest := k%4 == 1
+						if !byRequest {
+							e.Append(pooledRequest(i))
+						}
+						server := websocket.NewStream(e, nil)
+						var ctx context.Context
+						if k%3 == 0 {
+							ctx = done
+						}
+						what := fmt.Sprintf("lane %d, burst %d, handshake %d (by request %v, refused %v)", lane, round, i, byRequest, ctx != nil)
+						pooledOp(c, ex, bind, ctx, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
+							func(err error) {
+								switch {
+								case ctx != nil:
+									if !pooledCancelled(err) || server.IsOpen() {
+										c.errorf("%s: %v (open %v), want the cancellation", what, err, server.IsOpen())
+									}
+									refused.Add(1)
+									end()
+								case err != nil:
+									c.errorf("%s: %v", what, err)
+									end()
+								default:
+									opened.Add(1)
+									pooledWorks(c, ex, bind, i, server, client, true, end)
+								}
+							})
+					}
+				}
+				ex.Post(func() { next(0) })
+			}
+			pooledRun(t, ioc, runners)
+			c.allCompleted()
+			if got, want := int(opened.Load()+refused.Load()), lanes*bursts*burst; got != want {
+				t.Errorf("%d of %d handshakes done", got, want)
+			}
+		})
+	}
+}
+
 // pooledCancelled reports whether err is what a cancellation by a context gives.
 func pooledCancelled(err error) bool {
 	return errors.Is(err, completion.ErrOperationAborted) && errors.Is(err, context.Canceled)
@@ -553,6 +723,90 @@ func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
 	stop()
 	c.allCompleted()
 	t.Logf("%d first handshakes opened, %d cancelled", opened, cancelled)
+}
+
+// TestPooledAcceptTimeoutRacesCompletion: a server handshake bounded by Timeout.Handshake
+// receives its request at about the moment the timeout expires, so that it either opens or fails
+// with ErrTimeout, its handler starting at once a handshake on another stream whose timeout is a
+// minute and whose request the test sends a little later. However the first one's timer lands,
+// the second must open a working stream: a stale expiry reaching the state it took would fail it
+// with ErrTimeout or close its next layer.
+func TestPooledAcceptTimeoutRacesCompletion(t *testing.T) {
+	for _, byRequest := range []bool{false, true} {
+		for _, runners := range []int{1, 2} {
+			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
+				ioc := pooledNewIOC(runners)
+				c := &pooledCheck{t: t}
+				ex := pooledStrandEx(ioc, runners)
+				stop := pooledGuarded(t, ioc, runners)
+				defer stop()
+				rng := rand.New(rand.NewPCG(31, 32))
+				rounds := pooledScale(400)
+				// AsyncAcceptRequest has no request to wait for: its answer, written a byte at a
+				// time from later steps, is what the timeout races.
+				timeout := 500 * time.Microsecond
+				if byRequest {
+					timeout = 100 * time.Microsecond
+				}
+				var timedOut, opened int // ex's
+				for round := range rounds {
+					i1, i2 := 2*round, 2*round+1
+					o := nettest.Options{ReadSize: 1 + rng.IntN(60), WriteSize: 1 + rng.IntN(60), Mode: nettest.Mode(rng.IntN(2))}
+					if byRequest {
+						o.WriteSize, o.Mode = 1, nettest.Later
+					}
+					c1, e1 := nettest.NewPair(ex, nettest.Options{}, o)
+					c2, e2 := nettest.NewPair(ex, nettest.Options{}, o)
+					s1 := websocket.NewStream(e1, &websocket.Options{Timeout: websocket.Timeout{Handshake: timeout}})
+					s2 := websocket.NewStream(e2, &websocket.Options{Timeout: websocket.Timeout{Handshake: time.Minute}})
+					started := make(chan struct{}, 1)
+					secondStarted := make(chan struct{}, 1)
+					secondDone := make(chan bool, 1)
+					what1 := fmt.Sprintf("round %d: handshake %d, its request arriving as its timeout expires", round, i1)
+					what2 := fmt.Sprintf("round %d: handshake %d, the next", round, i2)
+					ex.Post(func() {
+						pooledOp(c, ex, false, nil, what1, func(h completion.Handler[error]) { pooledHandshake(s1, i1, byRequest, h) },
+							func(err error) {
+								switch {
+								case err == nil:
+									opened++
+								case errors.Is(err, websocket.ErrTimeout) && errors.Is(err, websocket.ErrHandshake):
+									timedOut++
+								default:
+									c.errorf("%s: %v, want nil or ErrTimeout", what1, err)
+								}
+								pooledMustOpen(c, ex, false, nil, what2, s2, c2, i2, byRequest, secondDone)
+								secondStarted <- struct{}{}
+							})
+						started <- struct{}{}
+					})
+					pooledRecv(t, started)
+					pooledBusyWait(time.Duration(rng.IntN(int(2 * timeout))))
+					if !byRequest {
+						c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
+					}
+					pooledRecv(t, secondStarted)
+					time.Sleep(time.Duration(rng.IntN(int(2 * timeout))))
+					if !byRequest {
+						c2.AsyncWriteSome(pooledRequest(i2), completion.Detached[net.IOResult]())
+					}
+					if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+						break
+					}
+				}
+				stop()
+				c.allCompleted()
+				t.Logf("%d first handshakes opened, %d timed out", opened, timedOut)
+			})
+		}
+	}
+}
+
+// pooledBusyWait spins for d: a sleep that short may last a millisecond or more.
+func pooledBusyWait(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+		pooledSink.Add(1)
+	}
 }
 
 // TestPooledAcceptContextDoneBeforeStart: a handshake started with a context already done
