@@ -54,7 +54,8 @@ const teardownDiscard = 256
 // It is a composed operation: h completes exactly once on its associated executor (s.Executor()
 // when it has none), never inside this call, with nil when the peer ended the stream cleanly and
 // Close succeeded, and otherwise with the first error (of the shutdown, a read, or Close); s is
-// closed in every case. A peer that never ends its side keeps the teardown pending: bind a
+// closed in every case but one: a teardown whose handler's context is already done when it is
+// called does not start, and completes with the cancellation error, s untouched. A peer that never ends its side keeps the teardown pending: bind a
 // context (completion.WithContext) to bound it, whose end cancels the read in flight and
 // completes h with the cancellation error, s closed. No read or write may be in flight on s when
 // it starts, and none may be started after.

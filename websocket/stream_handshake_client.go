@@ -93,9 +93,12 @@ func hsWrap(what string, err error) error {
 // server's response and checks it, and completes h with nil when the stream is open. opts may
 // be nil.
 //
-// Every failure matches ErrHandshake: a refusal or a bad response with its specific error
-// (ErrUpgradeDeclined, ErrBadSecAccept, ...), a failure of the next layer wrapped around its
-// cause, ErrTimeout past Timeout.Handshake; a failed handshake closes the next layer. Response
+// Every failure of a handshake that started matches ErrHandshake: a refusal or a bad response
+// with its specific error (ErrUpgradeDeclined, ErrBadSecAccept, ...), a failure of the next layer
+// wrapped around its cause, ErrTimeout past Timeout.Handshake; a failed handshake closes the next
+// layer. A handshake whose handler's context is already done when it is called does not start:
+// it completes with the cancellation error alone (as every operation does, docs/websocket.md),
+// nothing sent, the stream and its next layer as they were. Response
 // and Subprotocol report what the server answered. Bytes the server sent behind
 // its response are kept for the first read. h is never called inside this call; no other
 // operation may be started on the stream until h has run.

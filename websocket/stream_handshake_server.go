@@ -19,9 +19,12 @@ import (
 // Subprotocol), and completes h with nil: the stream is open, and bytes the client sent behind
 // its request are kept for the first read. A request the handshake refuses is answered with its
 // error response (400, 426 with Sec-WebSocket-Version: 13, 403, or 431 for ErrBufferOverflow)
-// and h receives the refusal's error. Every failure matches ErrHandshake; a failure of the next
-// layer is wrapped around its cause, ErrTimeout past Timeout.Handshake. A failed handshake closes
-// the next layer, once a refusal has been written. h is never called inside this call; no other
+// and h receives the refusal's error. Every failure of a handshake that started matches
+// ErrHandshake; a failure of the next layer is wrapped around its cause, ErrTimeout past
+// Timeout.Handshake. A failed handshake closes the next layer, once a refusal has been written. A
+// handshake whose handler's context is already done when it is called does not start: it
+// completes with the cancellation error alone, nothing read or written, the stream and its next
+// layer as they were. h is never called inside this call; no other
 // operation may be started on the stream until h has run.
 func (s *Stream) AsyncAccept(opts *AcceptOptions, h completion.Handler[error]) {
 	a := newServerHandshake(s, opts)
