@@ -95,7 +95,7 @@ func TestCloseCancelledWhileParked(t *testing.T) {
 		switch {
 		case p.client.wrClose || c.done > 0:
 			t.Error("the close was not parked behind the write")
-		case p.client.cl.phase == closeLockWrite && p.client.writeMu.Locked():
+		case p.client.x.cl.phase == closeLockWrite && p.client.writeMu.Locked():
 			cancel()
 		default:
 			p.ioc.Post(cancelWhenParked)

@@ -40,10 +40,11 @@ import (
 // one that ends later closes the next layer at once, and the operations after it fail with the
 // cancellation's error.
 func (s *Stream) AsyncClose(reason CloseReason, h completion.Handler[error]) {
-	if s.cl == nil {
-		s.cl = &closeOp{s: s}
+	x := s.extras()
+	if x.cl == nil {
+		x.cl = &closeOp{s: s}
 	}
-	c := s.cl
+	c := x.cl
 	var err error
 	switch {
 	case c.busy:

@@ -41,12 +41,16 @@ func (k FrameType) String() string {
 // read's executor, before the read answers the frame; payload is the frame's payload (for a close
 // frame, its reason) and is valid only during the call. Once this side's close frame has gone out
 // the callback is no longer called: the frames AsyncClose discards are not reported.
-func (s *Stream) SetControlCallback(f func(kind FrameType, payload []byte)) { s.control = f }
+func (s *Stream) SetControlCallback(f func(kind FrameType, payload []byte)) {
+	if f != nil || s.x != nil {
+		s.extras().control = f
+	}
+}
 
 // callControl reports a control frame to the callback, if there is one.
 func (s *Stream) callControl(kind FrameType, payload []byte) {
-	if s.control != nil {
-		s.control(kind, payload)
+	if s.x != nil && s.x.control != nil {
+		s.x.control(kind, payload)
 	}
 }
 
@@ -59,19 +63,22 @@ func (s *Stream) callControl(kind FrameType, payload []byte) {
 // The ping takes its turn with the writes: it goes out between two frames of a message being
 // written, never inside one, in the order started. h is never called inside this call.
 func (s *Stream) AsyncPing(payload []byte, h completion.Handler[error]) {
-	if s.pp == nil {
-		s.pp = &pingOp{s: s}
-	}
-	s.startControl(s.pp, OpPing, payload, h)
+	s.startControl(s.pings(), OpPing, payload, h)
 }
 
 // AsyncPong sends a pong carrying payload (Beast's async_pong): an unsolicited pong, which RFC 6455
 // allows as a one-way heartbeat (a read answers pings by itself). It is AsyncPing's contract.
 func (s *Stream) AsyncPong(payload []byte, h completion.Handler[error]) {
-	if s.pp == nil {
-		s.pp = &pingOp{s: s}
+	s.startControl(s.pings(), OpPong, payload, h)
+}
+
+// pings returns the state of the user's pings and pongs, making it on first use.
+func (s *Stream) pings() *pingOp {
+	x := s.extras()
+	if x.pp == nil {
+		x.pp = &pingOp{s: s}
 	}
-	s.startControl(s.pp, OpPong, payload, h)
+	return x.pp
 }
 
 func (s *Stream) startControl(p *pingOp, opcode Opcode, payload []byte, h completion.Handler[error]) {
@@ -98,14 +105,15 @@ func (s *Stream) startControl(p *pingOp, opcode Opcode, payload []byte, h comple
 // AsyncPong never finds it in the way; the previous one still on its way is enough. Its result
 // does not matter: a failure of the next layer ends the stream for the other operations to see.
 func (s *Stream) keepAlive() {
-	if s.ka == nil {
-		s.ka = &pingOp{s: s}
+	x := s.extras()
+	if x.ka == nil {
+		x.ka = &pingOp{s: s}
 	}
-	if s.ka.busy || s.usable() != nil {
+	if x.ka.busy || s.usable() != nil {
 		return
 	}
 	ex := s.stepExecutor()
-	s.startControl(s.ka, OpPing, nil, completion.Bind(ex, completion.Detached[error]()))
+	s.startControl(x.ka, OpPing, nil, completion.Bind(ex, completion.Detached[error]()))
 	s.stepEx = ex // the keep-alive's own handler says nothing about where the user's operations run
 }
 

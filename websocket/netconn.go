@@ -69,7 +69,11 @@ var errConnClosed = fmt.Errorf("websocket: NetConn closed: %w", stdnet.ErrClosed
 func NetConn(ctx context.Context, s *Stream, msgType Opcode) stdnet.Conn {
 	nc := &netConn{s: s, ctx: ctx, msgType: msgType}
 	nc.closed = make(chan struct{})
-	s.Executor().Post(func() { s.opts.ReadMessageMax = -1 })
+	s.Executor().Post(func() {
+		o := *s.opts
+		o.ReadMessageMax = -1
+		s.opts = shareOptions(o)
+	})
 	nc.stopAfterCtx = context.AfterFunc(ctx, nc.ctxEnded)
 	return nc
 }
@@ -161,7 +165,7 @@ func (nc *netConn) startClose(f *completion.Future[error], reason CloseReason) {
 	}
 	s := nc.s
 	s.Executor().Post(func() {
-		ctx, cancel := context.WithTimeoutCause(context.Background(), 2*closeBound(&s.opts), ErrTimeout)
+		ctx, cancel := context.WithTimeoutCause(context.Background(), 2*closeBound(s.opts), ErrTimeout)
 		s.AsyncClose(reason, completion.WithContext(ctx, completion.Callback(func(err error) {
 			cancel()
 			if err != nil && !errors.Is(err, ErrClosed) {

@@ -232,7 +232,7 @@ type readState struct {
 	text    bool
 	utf8    utf8Checker
 	hdr     [maxHeaderSize]byte // the header being read: a parked read reads its first two bytes here
-	hdrLen  int
+	hdrLen  uint8               // header bytes read, at most maxHeaderSize: a byte keeps readState in its words
 	frame   frameHeader
 	// frameLeft is the payload bytes of the current data frame not yet read.
 	frameLeft uint64
@@ -388,7 +388,7 @@ func (r *readOp) gotRead(op *composed.Op[net.IOResult], res net.IOResult) {
 	}
 	switch r.phase {
 	case phaseHeader:
-		r.hdrLen += res.N
+		r.hdrLen += uint8(res.N) // res.N <= len(hdr)
 	case phasePayload:
 		if !r.gotPayload(op, res.N) {
 			return
@@ -456,7 +456,7 @@ func (r *readOp) next(op *composed.Op[net.IOResult]) {
 	if r.hdrLen >= 2 {
 		want = headerSize(r.hdr[1])
 	}
-	if r.hdrLen < want {
+	if int(r.hdrLen) < want {
 		r.readInto(op, r.hdr[r.hdrLen:want])
 		return
 	}

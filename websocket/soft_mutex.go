@@ -9,30 +9,39 @@ import (
 // waits for it, it is a flag; the first operation that must wait makes the composed.Mutex that
 // queues it, which then serves for the rest of the stream's life. An idle stream that never met
 // contention holds no queue, and the uncontended turn (every data frame's) takes no lock.
+//
+// The flag is the pointer itself, one word of the Stream rather than two: nil is free,
+// softHeld is held with no queue, anything else is the queue's mutex.
 type softMutex struct {
-	held bool
-	m    *composed.Mutex
+	m *composed.Mutex
 }
+
+// softHeld marks a softMutex held before any operation had to wait for it. It is only compared
+// with, never locked.
+var softHeld composed.Mutex
+
+// queued reports whether the mutex has made its queue.
+func (sm *softMutex) queued() bool { return sm.m != nil && sm.m != &softHeld }
 
 // TryLock takes the mutex if it is free, and reports whether it did.
 func (sm *softMutex) TryLock() bool {
-	if sm.m != nil {
+	switch {
+	case sm.queued():
 		return sm.m.TryLock()
-	}
-	if sm.held {
+	case sm.m == &softHeld:
 		return false
 	}
-	sm.held = true
+	sm.m = &softHeld
 	return true
 }
 
 // AsyncLock queues h for the mutex: composed.Mutex.AsyncLock's contract.
 func (sm *softMutex) AsyncLock(h completion.Handler[error]) {
-	if sm.m == nil {
+	if !sm.queued() {
+		held := sm.m == &softHeld
 		sm.m = new(composed.Mutex)
-		if sm.held {
+		if held {
 			sm.m.TryLock() // the holder's turn moves to the queue's mutex, which its Unlock ends
-			sm.held = false
 		}
 	}
 	sm.m.AsyncLock(h)
@@ -40,24 +49,24 @@ func (sm *softMutex) AsyncLock(h completion.Handler[error]) {
 
 // Unlock ends the holder's turn, handing the mutex to the oldest waiter.
 func (sm *softMutex) Unlock() {
-	if sm.m != nil {
+	if sm.queued() {
 		sm.m.Unlock()
 		return
 	}
-	sm.held = false
+	sm.m = nil
 }
 
 // FailWaiters completes every waiting operation with err.
 func (sm *softMutex) FailWaiters(err error) {
-	if sm.m != nil {
+	if sm.queued() {
 		sm.m.FailWaiters(err)
 	}
 }
 
 // Locked reports whether an operation holds the mutex.
 func (sm *softMutex) Locked() bool {
-	if sm.m != nil {
+	if sm.queued() {
 		return sm.m.Locked()
 	}
-	return sm.held
+	return sm.m == &softHeld
 }

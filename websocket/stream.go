@@ -35,17 +35,30 @@ var ErrNotOpen = errors.New("websocket: stream is not open")
 // stream's state: bind every handler of a stream to one strand (completion.Bind), or put the
 // next layer on one. The stream's timer and keep-alive pings run where its last operation ran.
 // Methods are called from that executor too. A Stream must not be copied.
+//
+// The fields are ordered and sized so that a Stream fits the 240-byte size class: a server holds
+// one per connection, and what an idle connection costs is one of the figures users choose a
+// library by (docs/benchmarks.md). State that most of a stream's life has no use for hangs off
+// pointers made on first use; TestIdleConnectionMemory holds the size.
 type Stream struct {
 	next net.AsyncStream
-	opts Options
-	role role
-	open bool
+	// opts is shared, never changed through the pointer: streams made with equal Options hold
+	// one copy (shareOptions), and a stream that changes its options takes another.
+	opts *Options
 	err  error // the error that ended the stream; every later operation fails with it
 
+	role role
+	open bool
 	// The closing handshake (close.go). wrClose: our close frame is on its way out or sent, so no
 	// other frame may follow it. rdClose: the peer's close frame has been read. broken: the next
 	// layer failed or was closed hard, so nothing more is written to or read from it.
 	wrClose, rdClose, broken bool
+	// The write side between writes: the kind of the next message (SetText, SetBinary), whether
+	// a message has begun and not ended (its next frame is a continuation), whether a write is in
+	// flight; wr is that write's state, taken from a pool for its duration.
+	wrOpcode     Opcode
+	wrContinuing bool
+	wrBusy       bool
 
 	// writeMu is Beast's write soft mutex: a frame (data, ping, pong, close) goes out only under
 	// it, so control frames take turns between the frames of a message. readMu is held by the
@@ -53,22 +66,11 @@ type Stream struct {
 	writeMu softMutex
 	readMu  softMutex
 
-	// The write side between writes: the kind of the next message (SetText, SetBinary), whether
-	// a message has begun and not ended (its next frame is a continuation), whether a write is in
-	// flight, and that write's state, taken from a pool for its duration.
-	wrOpcode     Opcode
-	wrContinuing bool
-	wrBusy       bool
-	wr           *writeOp
-
+	wr *writeOp
 	rs readState       // the read side between reads; a read in flight has a readOp from a pool
-	cl *closeOp        // made by the first AsyncClose: most of a stream's life has no use for it
-	pp *pingOp         // made by the first ping or pong
-	ka *pingOp         // the keep-alive ping's, made by the first
 	hs *handshakeState // the opening handshake's outcome, while any of it is of use (stream_handshake_client.go)
 	tm *streamTimer    // the handshake, idle and close timeouts (timeout.go), made on first use
-
-	control func(kind FrameType, payload []byte) // SetControlCallback's function, or nil
+	x  *streamExtras   // the closing handshake's and the control frames' state, made on first use
 
 	// stepEx is where the steps of the stream's last operation ran: its handler's associated
 	// executor, or the next layer's. Every operation of a stream shares its state, so they all
@@ -92,9 +94,9 @@ func (s *Stream) stepExecutor() executor.Executor {
 // NewStream returns a Stream over next, configured by opts (nil for the defaults). The stream is
 // not open until its handshake completes.
 func NewStream(next net.AsyncStream, opts *Options) *Stream {
-	s := &Stream{next: next}
+	s := &Stream{next: next, opts: &zeroOptions}
 	if opts != nil {
-		s.opts = *opts
+		s.opts = shareOptions(*opts)
 	}
 	s.rs.msgDone = true
 	s.wrOpcode = OpText

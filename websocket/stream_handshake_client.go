@@ -21,7 +21,7 @@ var hsHeadEnd = []byte("\r\n\r\n")
 
 // handshakeState is what the opening handshake leaves on a Stream, and the reason of the peer's
 // close frame: state that most of a connection's life has no use for, kept behind one pointer and
-// only while something is in it, which keeps the Stream within its 352-byte size class.
+// only while something is in it, which keeps the Stream within its 240-byte size class.
 type handshakeState struct {
 	busy        bool           // a handshake is in flight
 	resp        *http.Response // the client's view of the server's response

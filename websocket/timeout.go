@@ -60,7 +60,11 @@ func SuggestedTimeout(r Role) Timeout {
 // SetTimeout sets the stream's timeouts (Beast's set_option(timeout)). It takes effect when the
 // timer is next armed: at the start of a handshake, when the stream opens, and when the closing
 // handshake starts. Call it from the stream's executor, as every method.
-func (s *Stream) SetTimeout(t Timeout) { s.opts.Timeout = t }
+func (s *Stream) SetTimeout(t Timeout) {
+	o := *s.opts
+	o.Timeout = t
+	s.opts = shareOptions(o)
+}
 
 // timerPhase is what the stream's timer is timing.
 type timerPhase uint8
