@@ -36,7 +36,7 @@ func TestAcceptedSocketKnowsItsPeer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := accepted.Socket.descriptor().addr; got != want {
+			if got := accepted.Socket.descriptor().addr.addrPort(); got != want {
 				t.Errorf("the accepted socket's peer is %v, the client is at %v", got, want)
 			}
 		})

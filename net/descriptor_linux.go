@@ -21,17 +21,16 @@ import (
 // descriptor is a non-blocking file descriptor registered with a reactor, with at most one pending
 // operation per direction (Asio's per-descriptor state). Its mutex serialises the initiating calls
 // with the reactor's readiness events.
+//
+// A server keeps one per connection, so its fields are ordered and sized to fill the 352-byte
+// size class and no more (TestDescriptorSize): the flags share a word with the address, which is
+// kept compact, and an op's handler executor is nil when it is the I/O executor.
 type descriptor struct {
-	fd int
 	r  *reactor
 	ex executor.Executor // the I/O executor: immediate completions are posted here
-	// addr is an address known without a system call, for errors: a connection's peer (a
-	// connect's target, an accepted peer) or, when listening, the bound local address; set
-	// before the descriptor is shared, and not changed after. One field rather than two keeps the
-	// per-socket heap small.
-	addr netip.AddrPort
+	fd int
+	mu sync.Mutex
 
-	mu     sync.Mutex
 	closed bool
 	// maybeReadable and maybeWritable say whether a read or a write could succeed without a new
 	// readiness event: false after EAGAIN or a short transfer (the kernel's buffer was drained or
@@ -43,8 +42,14 @@ type descriptor struct {
 	// holds for stream sockets (TCP, Unix stream), the only kind the package makes; a datagram or
 	// seqpacket descriptor must clear the flags on EAGAIN only.
 	maybeReadable, maybeWritable, hup bool
-	read                              op
-	write                             op
+	// addr is an address known without a system call, for errors: a connection's peer (a
+	// connect's target, an accepted peer) or, when listening, the bound local address; set
+	// before the descriptor is shared, and not changed after. One field rather than two keeps the
+	// per-socket heap small.
+	addr errorAddr
+
+	read  op
+	write op
 }
 
 // acceptState is what an accept keeps in its op: kept apart, so that the ops of the many
@@ -85,13 +90,12 @@ type op struct {
 	b      []byte
 	gather *gatherState // a gather write's buffers and iovecs, from a pool while it is in flight
 	res    IOResult
-	// hex is the handler's executor while busy. The operation holds work on d.ex and on hex
-	// (completion.StartWork at begin, released by deliver): the two executors are kept rather
-	// than a completion.Work, whose copy of d.ex would cost every socket 16 bytes per direction.
+	// hex is the handler's executor while busy, or nil when it is the I/O executor, d.ex (asked
+	// once at begin: an interface comparison is a runtime call, and the completion path would ask
+	// it three times). The operation holds work on d.ex and on the handler's executor
+	// (completion.StartWork at begin, released by deliver): the executor is kept rather than a
+	// completion.Work, whose copy of d.ex would cost every socket 16 bytes per direction.
 	hex executor.Executor
-	// sameEx is hex == d.ex, asked once at begin: an interface comparison is a runtime call, and
-	// the completion path asked it three times.
-	sameEx bool
 	// h is the handler: a completion.Handler[IOResult] for reads and writes, a
 	// completion.Handler[error] for a connect or a wait. One field of type any rather than one
 	// of each type keeps the op 16 bytes smaller, for a type assertion per completion.
@@ -118,7 +122,7 @@ func newDescriptor(fd int, ex executor.Executor, addr netip.AddrPort) (*descript
 	if err != nil {
 		return nil, err
 	}
-	d := &descriptor{fd: fd, r: r, ex: ex, addr: addr, maybeReadable: true, maybeWritable: true}
+	d := &descriptor{fd: fd, r: r, ex: ex, addr: makeErrorAddr(addr), maybeReadable: true, maybeWritable: true}
 	d.read.init(d)
 	d.write.init(d)
 	if err := r.register(d); err != nil {
@@ -141,11 +145,14 @@ func (o *op) begin(kind opKind, hex executor.Executor) error {
 	o.busy, o.kind = true, kind
 	o.gen++
 	w := completion.StartWork(o.d.ex, hex)
-	o.hex, o.sameEx = w.Handler(), w.SameExecutor()
+	o.hex = nil
+	if !w.SameExecutor() {
+		o.hex = w.Handler()
+	}
 	if o.invoke == nil {
 		o.invoke = o.invokeHandler
 	}
-	if !o.sameEx && o.post == nil {
+	if o.hex != nil && o.post == nil {
 		o.post = o.postToHandler
 	}
 	return nil
@@ -182,7 +189,7 @@ func (o *op) start(ctx context.Context) {
 // executor: the handler's invocation when it runs there too (all postToHandler would do), and
 // otherwise postToHandler, which dispatches it to its own executor.
 func (o *op) immediate() func() {
-	if o.sameEx {
+	if o.hex == nil {
 		return o.invoke
 	}
 	return o.post
@@ -386,7 +393,7 @@ func (o *op) retry() {
 		return
 	}
 	o.settle()
-	if d.r.owned == nil && o.sameEx {
+	if d.r.owned == nil && o.hex == nil {
 		// On the I/O executor, which is the handler's too, so the handler would run at once:
 		// take the result under this lock rather than take the lock again to do so.
 		out := o.takeLocked()
@@ -414,6 +421,10 @@ func (o *op) settle() {
 func (o *op) completeLater(dispatch bool) {
 	if dispatch && o.d.r.owned == nil {
 		o.dispatchToHandler() // retry runs on the I/O executor here
+		return
+	}
+	if o.hex == nil {
+		o.d.ex.Post(o.invoke)
 		return
 	}
 	o.hex.Post(o.invoke)
@@ -470,7 +481,7 @@ func (o *op) postToHandler() { o.dispatchToHandler() }
 // dispatchToHandler calls the handler on its executor, from a handler running on the I/O executor:
 // at once when the two are the same, without asking the executor where it runs (Dispatch would).
 func (o *op) dispatchToHandler() {
-	if o.sameEx {
+	if o.hex == nil {
 		o.invokeHandler()
 		return
 	}
@@ -489,8 +500,7 @@ func (o *op) invokeHandler() {
 type outcome struct {
 	kind    opKind
 	res     IOResult
-	hex     executor.Executor // where work is held besides the I/O executor, when not sameEx
-	sameEx  bool
+	hex     executor.Executor // where work is held besides the I/O executor; nil for none
 	h       any
 	hAccept completion.Handler[AcceptResult]
 	socket  *TCPSocket
@@ -499,7 +509,7 @@ type outcome struct {
 // takeLocked takes the result and the handler out of a finished op and frees it for the next
 // operation; with d.mu held.
 func (o *op) takeLocked() outcome {
-	out := outcome{kind: o.kind, res: o.res, hex: o.hex, sameEx: o.sameEx, h: o.h}
+	out := outcome{kind: o.kind, res: o.res, hex: o.hex, h: o.h}
 	if o.kind == opAccept {
 		out.hAccept, out.socket = o.acc.h, o.acc.socket
 		o.acc.h, o.acc.ex, o.acc.socket = nil, nil, nil
@@ -517,7 +527,7 @@ func (o *op) takeLocked() outcome {
 // deliver releases a finished operation's work and calls its handler; on the handler's executor.
 func (d *descriptor) deliver(out outcome) {
 	// Released as completion.Work.Finish does: the handler's executor's unit first.
-	if !out.sameEx {
+	if out.hex != nil {
 		out.hex.OnWorkFinished()
 	}
 	d.ex.OnWorkFinished()

@@ -32,7 +32,7 @@ func tcpAddr(ap netip.AddrPort) stdnet.Addr {
 // A connection's known address is its peer's, a listener's its own: Go's net package reports
 // both as Addr (an accept error's Addr is the listener's address), so Source stays unset.
 func (d *descriptor) opError(op string, err error) error {
-	return opError(op, netip.AddrPort{}, d.addr, err)
+	return opError(op, netip.AddrPort{}, d.addr.addrPort(), err)
 }
 
 // name is the Op of an operation kind's errors, Go's net package's name for it.
