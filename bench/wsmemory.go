@@ -23,6 +23,12 @@ const memSettle = 200 * time.Millisecond
 // memDialers is how many goroutines of the client open the memory table's connections.
 const memDialers = 8
 
+// memWarmConns is how many connections warm a server up before its memory is first read: each
+// opened, used for one echo and closed, so that what a server's first connection costs once
+// (the pages of its code read in from the executable, its pools and tables made) is in the
+// baseline rather than spread over the connections measured as if each cost part of it.
+const memWarmConns = 64
+
 // runMemoryTable measures each of memoryServers at rest with cfg.MemConns connections, a fresh
 // child per measurement (so that no earlier traffic's memory is reused), round by round with the
 // servers' order rotated.
@@ -68,6 +74,9 @@ func measureMemory(name string, conns int) (memSample, error) {
 		return memSample{}, err
 	}
 	defer c.close()
+	if err := warmUp(c.addr); err != nil {
+		return memSample{}, fmt.Errorf("warm-up: %w", err)
+	}
 	before, err := c.stats(true)
 	if err != nil {
 		return memSample{}, err
@@ -118,6 +127,24 @@ func measureMemory(name string, conns int) (memSample, error) {
 		s.RSS = rss1 - rss0
 	}
 	return s, nil
+}
+
+// warmUp opens memWarmConns connections to the server at addr, makes one 16-byte echo on each,
+// closes them and gives the server memSettle to see them go.
+func warmUp(addr string) error {
+	for i := range memWarmConns {
+		cc, err := dialWS(addr, localAddr(i), 16)
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+		err = cc.roundTrip(true)
+		cc.close()
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+	}
+	time.Sleep(memSettle)
+	return nil
 }
 
 // newMemRow summarises a server's memory samples.

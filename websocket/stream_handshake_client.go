@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
@@ -32,10 +33,15 @@ type handshakeState struct {
 	reason    CloseReason // the peer's close frame, once received
 }
 
-// handshake returns the stream's handshake state, making it on first use.
+// handshakeStates recycles the handshake states that dropHandshake lets go: a server takes one
+// for each connection's handshake and lets it go as the connection opens, and made anew each
+// would be garbage that the heap grows by between collections.
+var handshakeStates = sync.Pool{New: func() any { return new(handshakeState) }}
+
+// handshake returns the stream's handshake state, taking one on first use.
 func (s *Stream) handshake() *handshakeState {
 	if s.hs == nil {
-		s.hs = new(handshakeState)
+		s.hs = handshakeStates.Get().(*handshakeState)
 	}
 	return s.hs
 }
@@ -46,6 +52,8 @@ func (s *Stream) handshake() *handshakeState {
 func (s *Stream) dropHandshake() {
 	if h := s.hs; h != nil && !h.busy && h.resp == nil && h.subprotocol == "" && len(h.readAhead) == 0 && h.reason == (CloseReason{}) {
 		s.hs = nil
+		*h = handshakeState{} // readAhead may be empty yet hold a buffer
+		handshakeStates.Put(h)
 	}
 }
 
