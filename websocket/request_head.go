@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"net/http"
+	"unsafe"
 )
 
 // parseUpgradeHead reads the head of an ordinary upgrade request into req, without
@@ -15,9 +16,11 @@ import (
 //
 // http.ReadRequest makes about 1 KiB of garbage per request: the Request, a URL, a map of every
 // header and their strings. This keeps only the headers the handshake looks at, in req.Header
-// (emptied, its slices kept for the next request), and allocates nothing but their values'
-// strings, none for the usual ones. A server accepting many connections grows its heap by its
-// garbage before the collector runs, so that garbage counts in what an idle connection costs.
+// (emptied, its slices kept for the next request), and allocates nothing: the values it stores
+// are strings that view head, so req is valid only while head is unchanged. The server handshake
+// reads head into its pooled scratch memory and is done with req before it gives that back. A
+// server accepting many connections grows its heap by its garbage before the collector runs, so
+// that garbage counts in what an idle connection costs.
 func parseUpgradeHead(head []byte, req *http.Request) bool {
 	const method, version = "GET ", " HTTP/1.1"
 	line, rest, ok := cutLine(head)
@@ -55,12 +58,12 @@ func parseUpgradeHead(head []byte, req *http.Request) bool {
 			if hosts++; hosts > 1 || !allIn(value, &hostBytes) {
 				return false
 			}
-			req.Host = internValue(value)
+			req.Host = viewString(value)
 		case bytes.EqualFold(name, []byte("Content-Length")), bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			return false // a body's framing, which net/http checks
 		default:
 			if key := keptHeader(name); key != "" {
-				req.Header[key] = append(req.Header[key], internValue(value))
+				req.Header[key] = append(req.Header[key], viewString(value))
 			}
 		}
 	}
@@ -95,18 +98,13 @@ func keptHeader(name []byte) string {
 	return ""
 }
 
-// commonValues are header values that most upgrade requests carry, given as constants rather
-// than made anew for each request.
-var commonValues = [...]string{"Upgrade", "upgrade", "websocket", "13", "keep-alive, Upgrade"}
-
-// internValue returns v as a string, one of commonValues when it is one.
-func internValue(v []byte) string {
-	for _, c := range commonValues {
-		if string(v) == c {
-			return c
-		}
+// viewString returns the bytes of v as a string without copying them: valid only while v is
+// unchanged (see parseUpgradeHead).
+func viewString(v []byte) string {
+	if len(v) == 0 {
+		return ""
 	}
-	return string(v)
+	return unsafe.String(&v[0], len(v))
 }
 
 // byteSet is a set of bytes.
