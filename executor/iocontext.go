@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beastgo/beast/internal/gid"
+	"github.com/beastgo/beast/internal/lend"
 )
 
 // IOContext is a queue of handlers and the run loop that runs them: Asio's io_context. Handlers
@@ -113,6 +114,12 @@ type runner struct {
 	fifos [2]fifo
 	wake  chan struct{}
 	timer *time.Timer
+	// seat names the coroutine this goroutine's running handler has switched to, which posts as
+	// this goroutine (see lent.go). Other goroutines read it when they post, so it sits on a cache
+	// line of its own, away from the fields above that the runner writes all the time.
+	_    [cacheLine]byte
+	seat lend.Seat
+	_    [cacheLine - 8]byte
 }
 
 // NewIOContext returns an empty context, not stopped.
@@ -184,9 +191,10 @@ func (c *IOContext) Restart() { c.stopped.Store(false) }
 func (c *IOContext) RunningInThisThread() bool { return c.current() != nil }
 
 // Post queues f. From a goroutine that is running one of the context's handlers, f goes to that
-// goroutine's private queue, with no lock, behind everything queued before it.
+// goroutine's private queue, with no lock, behind everything queued before it; so it does from a
+// spawned body (composed.Spawn) that such a handler is running.
 func (c *IOContext) Post(f func()) {
-	r := c.current()
+	r := c.poster()
 	if r != nil && r.running {
 		r.private.push(f)
 		return
@@ -230,7 +238,7 @@ func (c *IOContext) Dispatch(f func()) {
 // unit itself (OnWorkFinished) earlier in its batch, it takes that release back instead of making
 // an atomic operation (runner.work).
 func (c *IOContext) OnWorkStarted() {
-	if r := c.current(); r != nil && r.running && r.work < 0 {
+	if r := c.poster(); r != nil && r.running && r.work < 0 {
 		r.work++
 		return
 	}
@@ -241,7 +249,7 @@ func (c *IOContext) OnWorkStarted() {
 // from a handler of c, the release is settled when the handler's batch ends, which is as soon as
 // the context could find itself out of work anyway (the running handler counts as work).
 func (c *IOContext) OnWorkFinished() {
-	if r := c.current(); r != nil && r.running {
+	if r := c.poster(); r != nil && r.running {
 		r.work--
 		return
 	}
@@ -494,7 +502,7 @@ func (c *IOContext) enter() *runner {
 	// (a testing/synctest bubble only sees its own), and one allocation per call is nothing.
 	r := &runner{g: gid.Current(), wake: make(chan struct{}, 1)}
 	r.batch, r.private = &r.fifos[0], &r.fifos[1]
-	outer := c.current()
+	outer := c.poster()
 	c.mu.Lock()
 	if outer != nil && outer.private.len() > 0 {
 		// A nested run call (Poll from inside a handler) must see what the handler posted.
