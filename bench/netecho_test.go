@@ -220,11 +220,13 @@ func TestNetEchoComparison(t *testing.T) {
 			t.Errorf("%s %s: no ratio to Asio", r.Server, r.Case.name())
 		}
 	}
-	// The README's echo makes two closures per round trip; the bound server none. The stats
-	// replies' own allocations fall on both alike.
+	// Neither the README's echo nor the bound server allocates per round trip: their handlers are
+	// made once and net.AsyncWrite takes its state from a pool. A closure per operation would
+	// show as one allocation per round trip or more; the stats replies' own allocations fall on
+	// both alike.
 	for i := 0; i < len(rep.Rows); i += len(netEchoServers) {
 		readme, bound := rep.Rows[i], rep.Rows[i+1]
-		if readme.Allocs.Median < bound.Allocs.Median+1 {
+		if readme.Allocs.Median > bound.Allocs.Median+0.5 {
 			t.Errorf("%s: the README echo allocates %.2f per round trip, the bound one %.2f", readme.Case.name(), readme.Allocs.Median, bound.Allocs.Median)
 		}
 	}
