@@ -41,7 +41,11 @@ const (
 var asioCXXFlags = []string{"-O2", "-std=c++17", "-pthread"}
 
 // asioMissingMarker is the text of asio_select.hpp's #error: the compiler found neither header.
-const asioMissingMarker = "beastgo-asio-missing"
+// beastMissingMarker is ws_echo.cpp's: it found no Boost.Beast.
+const (
+	asioMissingMarker  = "beastgo-asio-missing"
+	beastMissingMarker = "beastgo-beast-missing"
+)
 
 // errAsioSkipped marks a build that cannot happen on this machine (no compiler, no Asio headers,
 // not Unix): the Asio rows say why and the run does not fail.
@@ -188,6 +192,9 @@ func (b *asioBuilder) compile(cxx string, flags []string, name string, files []a
 	if err := cmd.Run(); err != nil {
 		if bytes.Contains(out.Bytes(), []byte(asioMissingMarker)) {
 			return fmt.Errorf("%w: neither <asio.hpp> (apt-get install libasio-dev) nor <boost/asio.hpp> (libboost-dev) is installed", errAsioSkipped)
+		}
+		if bytes.Contains(out.Bytes(), []byte(beastMissingMarker)) {
+			return fmt.Errorf("%w: <boost/beast/websocket.hpp> is not installed (apt-get install libboost-dev)", errAsioSkipped)
 		}
 		return fmt.Errorf("compiling bench/asio/%s.cpp: %s %s: %w\n%s", name, cxx, strings.Join(flags, " "), err, out.Bytes())
 	}

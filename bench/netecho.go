@@ -51,10 +51,10 @@ var netEchoCases = []netEchoCase{{1 << 10, 32, false}, {16, 32, false}, {64 << 1
 
 // netEchoServers are the group's servers, in the order the table prints them; the Asio one last.
 var netEchoServers = []serverInfo{
-	{"echo-beastgo", "beastgo, one Run goroutine (README echo)", true},
-	{"echo-beastgo-bound", "beastgo, one Run goroutine, handlers made once", true},
-	{"echo-gonet", "Go net, a goroutine per connection", false},
-	{"echo-asio", "Asio, one thread", false},
+	{"echo-beastgo", "beastgo, one Run goroutine (README echo)", true, false},
+	{"echo-beastgo-bound", "beastgo, one Run goroutine, handlers made once", true, false},
+	{"echo-gonet", "Go net, a goroutine per connection", false, false},
+	{"echo-asio", "Asio, one thread", false, true},
 }
 
 // netEchoConfig is how much the group measures.

@@ -160,7 +160,7 @@ func reportCharts(rep report) []chart {
 				Axis: "bytes of resident memory per connection; median, whisker min-max (lower is better)"}
 			var sec chartSection
 			for _, r := range ws.Memory {
-				if r.Err != "" && r.HeapPerConn.Median == 0 {
+				if !r.measured() {
 					continue
 				}
 				sec.Bars = append(sec.Bars, spreadBar(r.Label, r.RSSPerConn, r.Beast, " B"))
@@ -179,7 +179,7 @@ func echoChart(ws *wsReport, file, title, axis string, figure func(echoRow) spre
 		if i == 0 || ws.Echo[i-1].Case != r.Case {
 			c.Sections = append(c.Sections, chartSection{Name: r.Case.name()})
 		}
-		if r.Err != "" && r.ServerCPU.Median == 0 {
+		if !r.measured() {
 			continue
 		}
 		sec := &c.Sections[len(c.Sections)-1]

@@ -250,14 +250,14 @@ func sampleWSReport() *wsReport {
 	return &wsReport{
 		Config: wsConfig{Rounds: 5, MemRounds: 3, Duration: 100 * time.Millisecond, Cases: []echoCase{c1, c2}, MemConns: 2000},
 		Echo: []echoRow{
-			{Case: c1, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{9.5, 9, 11}, RoundTrips: spread{40000, 38000, 41000}, MBps: spread{1.28, 1.2, 1.3}, P50: spread{24, 23, 25}, P99: spread{60, 50, 80}, VsBestPeer: ptr(0.5)},
-			{Case: c1, Server: "gorilla", Label: "gorilla/websocket", ServerCPU: spread{19, 19, 19}, RoundTrips: spread{30000, 30000, 30000}, Allocs: spread{3, 3, 3}, VsBestPeer: ptr(1)},
-			{Case: c2, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{5, 4, 6}, VsBestPeer: ptr(0.8)},
+			{Case: c1, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{9.5, 9, 11}, RoundTrips: spread{40000, 38000, 41000}, MBps: spread{1.28, 1.2, 1.3}, P50: spread{24, 23, 25}, P99: spread{60, 50, 80}, Allocs: &spread{}, VsBestPeer: ptr(0.5)},
+			{Case: c1, Server: "gorilla", Label: "gorilla/websocket", ServerCPU: spread{19, 19, 19}, RoundTrips: spread{30000, 30000, 30000}, Allocs: &spread{3, 3, 3}, VsBestPeer: ptr(1)},
+			{Case: c2, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{5, 4, 6}, Allocs: &spread{}, VsBestPeer: ptr(0.8)},
 			{Case: c2, Server: "gorilla", Label: "gorilla/websocket", Err: "gorilla: boom"},
 		},
 		Memory: []memRow{
-			{Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, Conns: 2000, RSSPerConn: spread{900, 850, 1000}, HeapPerConn: spread{700, 700, 700}, VsBestPeer: ptr(0.5)},
-			{Server: "nbio", Label: "lesismal/nbio", Conns: 2000, RSSPerConn: spread{1800, 1700, 1900}, HeapPerConn: spread{1500, 1500, 1500}, VsBestPeer: ptr(1)},
+			{Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, Conns: 2000, RSSPerConn: spread{900, 850, 1000}, HeapPerConn: &spread{700, 700, 700}, GoroutinesPer: &spread{}, VsBestPeer: ptr(0.5)},
+			{Server: "nbio", Label: "lesismal/nbio", Conns: 2000, RSSPerConn: spread{1800, 1700, 1900}, HeapPerConn: &spread{1500, 1500, 1500}, GoroutinesPer: &spread{}, VsBestPeer: ptr(1)},
 			{Server: "coder", Label: "coder/websocket", Conns: 2000, Err: "coder: refused"},
 		},
 	}
@@ -575,6 +575,7 @@ func TestWebSocketComparison(t *testing.T) {
 	}
 	cfg.Cases = []echoCase{{16, 1}, {70000, 2}} // a 64-bit frame length, two connections at once
 	cfg.MemConns = 4
+	t.Setenv(beastWSEnv, "") // runWebSocket sets it for its children; undone when the test ends
 	rep, err := runWebSocket(cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -582,7 +583,23 @@ func TestWebSocketComparison(t *testing.T) {
 	if len(rep.Echo) != 2*len(echoServers) || len(rep.Memory) != len(memoryServers) {
 		t.Fatalf("%d echo rows, %d memory rows", len(rep.Echo), len(rep.Memory))
 	}
+	beast := haveBeast(t)
+	if beast != (rep.Beast != "") {
+		t.Errorf("this machine can build Beast's server: %v; the report names a Beast: %q", beast, rep.Beast)
+	}
 	for _, r := range rep.Echo {
+		if r.Skip != "" {
+			if beast || !r.BoostBeast {
+				t.Errorf("%s %s skipped: %s", r.Server, r.Case.name(), r.Skip)
+			}
+			continue
+		}
+		if beast && r.VsBeast == nil && !r.BoostBeast {
+			t.Errorf("%s %s: no ratio to Beast", r.Server, r.Case.name())
+		}
+		if r.BoostBeast != (r.Allocs == nil) {
+			t.Errorf("%s %s: allocations %v; a Go server counts them, Beast's cannot", r.Server, r.Case.name(), r.Allocs)
+		}
 		if r.Err != "" || r.ServerCPU.Median < 0 || r.RoundTrips.Median <= 0 || r.P50.Median <= 0 || r.P99.Median < r.P50.Median {
 			t.Errorf("%s %s: %+v", r.Server, r.Case.name(), r)
 		}
@@ -591,10 +608,20 @@ func TestWebSocketComparison(t *testing.T) {
 		}
 	}
 	for _, r := range rep.Memory {
+		if r.Skip != "" {
+			if beast || !r.BoostBeast {
+				t.Errorf("%s idle memory skipped: %s", r.Server, r.Skip)
+			}
+			continue
+		}
 		if r.Err != "" || r.Conns != 4 {
 			t.Errorf("%s idle memory: %+v", r.Server, r)
 		}
 		switch r.Server {
+		case "beast": // C++: no goroutines to count
+			if r.GoroutinesPer != nil || r.HeapPerConn != nil {
+				t.Errorf("beast: goroutines %v, heap %v per connection, want none reported", r.GoroutinesPer, r.HeapPerConn)
+			}
 		case "beastgo", "nbio": // event loops: no goroutine per connection
 			if r.GoroutinesPer.Median >= 0.5 {
 				t.Errorf("%s: %.2f goroutines per idle connection, want none", r.Server, r.GoroutinesPer.Median)

@@ -138,25 +138,49 @@ type echoRow struct {
 	MBps       spread   `json:"mb_per_sec"` // payload bytes carried, both ways, per second, in 10^6
 	P50        spread   `json:"p50_us"`
 	P99        spread   `json:"p99_us"`
-	Allocs     spread   `json:"server_allocs_per_message"`
+	// Allocs is absent for Beast's server, which has no Go heap to count.
+	Allocs *spread `json:"server_allocs_per_message,omitempty"`
+	// BoostBeast marks Boost.Beast's server (C++), which is not one of the Go peers.
+	BoostBeast bool `json:"boost_beast,omitempty"`
 	// VsBestPeer is the median server CPU per round trip divided by that of the Go peer with the
 	// lowest; null when no peer was measured.
 	VsBestPeer *float64 `json:"vs_best_peer"`
-	Err        string   `json:"error,omitempty"`
+	// VsBeast is the median server CPU per round trip divided by Beast's; absent for Beast's own
+	// row and when Beast was not measured.
+	VsBeast *float64 `json:"vs_beast,omitempty"`
+	Err     string   `json:"error,omitempty"`
+	Skip    string   `json:"skipped,omitempty"` // why the server could not run on this machine
 }
+
+// measured reports whether the row has figures: it was not skipped and its server did not fail
+// before its first measurement.
+func (r echoRow) measured() bool { return r.Skip == "" && (r.Err == "" || r.ServerCPU.Median != 0) }
 
 // memRow is one server's line of the idle-memory table.
 type memRow struct {
-	Server        string `json:"server"`
-	Label         string `json:"label"`
-	Beast         bool   `json:"beastgo"`
-	Conns         int    `json:"conns"`
-	RSSPerConn    spread `json:"rss_bytes_per_conn"`  // VmRSS growth over the connections
-	HeapPerConn   spread `json:"heap_bytes_per_conn"` // heap and stacks in use after a GC
-	GoroutinesPer spread `json:"goroutines_per_conn"`
-	// VsBestPeer is the median RSS per connection divided by the lowest of the peers'.
+	Server     string `json:"server"`
+	Label      string `json:"label"`
+	Beast      bool   `json:"beastgo"`
+	Conns      int    `json:"conns"`
+	RSSPerConn spread `json:"rss_bytes_per_conn"` // VmRSS growth over the connections
+	// HeapPerConn (heap and stacks in use after a GC) and GoroutinesPer are absent for Beast's
+	// server, which is not a Go program.
+	HeapPerConn   *spread `json:"heap_bytes_per_conn,omitempty"`
+	GoroutinesPer *spread `json:"goroutines_per_conn,omitempty"`
+	BoostBeast    bool    `json:"boost_beast,omitempty"` // Boost.Beast's server (C++), not a Go peer
+	// VsBestPeer is the median RSS per connection divided by the lowest of the Go peers'.
 	VsBestPeer *float64 `json:"vs_best_peer"`
-	Err        string   `json:"error,omitempty"`
+	// VsBeast is the median RSS per connection divided by Beast's; absent for Beast's own row and
+	// when Beast was not measured.
+	VsBeast *float64 `json:"vs_beast,omitempty"`
+	Err     string   `json:"error,omitempty"`
+	Skip    string   `json:"skipped,omitempty"` // why the server could not run on this machine
+}
+
+// measured reports whether the row has figures: it was not skipped and its server did not fail
+// before its first measurement.
+func (r memRow) measured() bool {
+	return r.Skip == "" && (r.Err == "" || r.HeapPerConn != nil || r.RSSPerConn.Median != 0)
 }
 
 // wsReport is the websocket comparison's part of the report.
@@ -164,25 +188,34 @@ type wsReport struct {
 	Config wsConfig  `json:"config"`
 	Echo   []echoRow `json:"echo"`
 	Memory []memRow  `json:"memory"`
+	// Beast says which Beast ran, how it was compiled and its timeouts:
+	// "Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts"; absent when it did not.
+	Beast string `json:"beast,omitempty"`
 }
 
 // runWebSocket measures every server of echoServers on every echo case and every server of
 // memoryServers at rest, interleaving the servers within each round so that the machine's noise
-// falls on all of them alike. Progress goes to progress. A server that fails gets its error in
-// its row and the others go on; the error returned joins them all.
+// falls on all of them alike. Progress goes to progress. Beast's server is compiled first; where
+// it cannot be, its rows say why. A server that fails gets its error in its row and the others go
+// on; the error returned joins them all.
 func runWebSocket(cfg wsConfig, progress io.Writer) (*wsReport, error) {
 	if err := raiseFileLimit(); err != nil {
 		fmt.Fprintf(progress, "bench: %v\n", err)
 	}
 	rep := &wsReport{Config: cfg}
+	if cfg.SkipEcho && cfg.SkipMemory {
+		return rep, nil
+	}
+	beast := prepareBeast(progress)
+	rep.Beast = beast.version
 	var errs []error
 	if !cfg.SkipEcho {
-		echo, err := runEchoTable(cfg, progress)
+		echo, err := runEchoTable(cfg, beast, progress)
 		rep.Echo = echo
 		errs = append(errs, err)
 	}
 	if !cfg.SkipMemory {
-		mem, err := runMemoryTable(cfg, progress)
+		mem, err := runMemoryTable(cfg, beast, progress)
 		rep.Memory = mem
 		errs = append(errs, err)
 	}
@@ -190,13 +223,18 @@ func runWebSocket(cfg wsConfig, progress io.Writer) (*wsReport, error) {
 }
 
 // runEchoTable starts every echo server once and measures the cases, round by round, each round
-// visiting the servers in an order rotated by one.
-func runEchoTable(cfg wsConfig, progress io.Writer) ([]echoRow, error) {
+// visiting the servers in an order rotated by one. beast is how Beast's server was built.
+func runEchoTable(cfg wsConfig, beast beastBuild, progress io.Writer) ([]echoRow, error) {
 	children := make([]*child, len(echoServers))
 	failed := make([]error, len(echoServers))
+	skipped := make([]string, len(echoServers))
 	for i, s := range echoServers {
+		if s.cpp && (beast.skip != "" || beast.err != nil) {
+			skipped[i], failed[i] = beast.skip, beast.err
+			continue
+		}
 		profile := ""
-		if cfg.ProfileDir != "" {
+		if cfg.ProfileDir != "" && !s.cpp {
 			profile = filepath.Join(cfg.ProfileDir, s.name+".pprof")
 		}
 		children[i], failed[i] = startChild(s.name, profile)
@@ -217,11 +255,11 @@ func runEchoTable(cfg wsConfig, progress io.Writer) ([]echoRow, error) {
 	var rows []echoRow
 	var errs []error
 	for _, ec := range cfg.Cases {
-		samples := measureRounds(cfg.Rounds, names, "[websocket] echo", ec.name(), func(int) bool { return false }, failed,
+		samples := measureRounds(cfg.Rounds, names, "[websocket] echo", ec.name(), func(i int) bool { return skipped[i] != "" }, failed,
 			func(i int) (echoSample, error) { return measureEcho(children[i], ec, cfg) }, progress)
 		caseRows := make([]echoRow, len(echoServers))
 		for i, s := range echoServers {
-			caseRows[i] = newEchoRow(ec, s, samples[i], failed[i])
+			caseRows[i] = newEchoRow(ec, s, samples[i], failed[i], skipped[i])
 		}
 		setEchoRatios(caseRows)
 		rows = append(rows, caseRows...)
@@ -240,14 +278,14 @@ func perTrip(d time.Duration, trips int64) float64 {
 	return float64(d.Nanoseconds()) / 1e3 / float64(trips)
 }
 
-// newEchoRow summarises a server's samples of a case.
-func newEchoRow(ec echoCase, s serverInfo, samples []echoSample, err error) echoRow {
-	row := echoRow{Case: ec, Server: s.name, Label: s.label, Beast: s.beast}
+// newEchoRow summarises a server's samples of a case; skip is why it did not run, if it did not.
+func newEchoRow(ec echoCase, s serverInfo, samples []echoSample, err error, skip string) echoRow {
+	row := echoRow{Case: ec, Server: s.name, Label: s.label, Beast: s.beast, BoostBeast: s.cpp, Skip: skip}
 	if err != nil {
 		row.Err = err.Error()
 	}
 	if len(samples) == 0 {
-		if row.Err == "" {
+		if row.Err == "" && skip == "" {
 			row.Err = "no measurement"
 		}
 		return row
@@ -264,18 +302,49 @@ func newEchoRow(ec echoCase, s serverInfo, samples []echoSample, err error) echo
 		allocs = append(allocs, float64(x.Mallocs)/float64(x.RoundTrips))
 	}
 	row.ServerCPU, row.ClientCPU, row.RoundTrips, row.MBps = newSpread(cpu), newSpread(ccpu), newSpread(rate), newSpread(mbps)
-	row.P50, row.P99, row.Allocs = newSpread(p50), newSpread(p99), newSpread(allocs)
+	row.P50, row.P99 = newSpread(p50), newSpread(p99)
+	if !s.cpp {
+		a := newSpread(allocs)
+		row.Allocs = &a
+	}
 	return row
 }
 
-// setEchoRatios sets each row's VsBestPeer from the peers' median server CPU per round trip.
+// setEchoRatios sets each row's VsBestPeer from the Go peers' median server CPU per round trip,
+// and VsBeast from Beast's.
 func setEchoRatios(rows []echoRow) {
-	rs := ratiosToBestPeer(len(rows), func(i int) (float64, bool, bool) {
-		return rows[i].ServerCPU.Median, !rows[i].Beast, rows[i].Err == ""
-	})
-	for i := range rows {
-		rows[i].VsBestPeer = rs[i]
+	figure := func(i int) (float64, bool, bool) {
+		r := rows[i]
+		return r.ServerCPU.Median, !r.Beast && !r.BoostBeast, r.Err == "" && r.Skip == ""
 	}
+	peers := ratiosToBestPeer(len(rows), figure)
+	beast := ratiosToBeast(len(rows), func(i int) bool { return rows[i].BoostBeast }, figure)
+	for i := range rows {
+		rows[i].VsBestPeer, rows[i].VsBeast = peers[i], beast[i]
+	}
+}
+
+// ratiosToBeast divides each of n usable figures by Beast's, the one of the row isBeast picks,
+// figure as ratiosToBestPeer's. Beast's own row, unusable figures, and all of them when Beast's is
+// unusable or not positive, get nil.
+func ratiosToBeast(n int, isBeast func(i int) bool, figure func(i int) (v float64, peer, usable bool)) []*float64 {
+	out := make([]*float64, n)
+	ref := 0.0
+	for i := range n {
+		if v, _, usable := figure(i); isBeast(i) && usable {
+			ref = v
+		}
+	}
+	if ref <= 0 {
+		return out
+	}
+	for i := range n {
+		if v, _, usable := figure(i); usable && !isBeast(i) {
+			r := v / ref
+			out[i] = &r
+		}
+	}
+	return out
 }
 
 // ratiosToBestPeer divides each of n figures by the lowest positive figure of a peer, where

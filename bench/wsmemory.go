@@ -31,8 +31,8 @@ const memWarmConns = 64
 
 // runMemoryTable measures each of memoryServers at rest with cfg.MemConns connections, a fresh
 // child per measurement (so that no earlier traffic's memory is reused), round by round with the
-// servers' order rotated.
-func runMemoryTable(cfg wsConfig, progress io.Writer) ([]memRow, error) {
+// servers' order rotated. beast is how Beast's server was built.
+func runMemoryTable(cfg wsConfig, beast beastBuild, progress io.Writer) ([]memRow, error) {
 	conns := cfg.MemConns
 	if lim := fileLimit(); lim > 0 && uint64(conns)+256 > lim {
 		conns = int(lim) - 256
@@ -40,11 +40,17 @@ func runMemoryTable(cfg wsConfig, progress io.Writer) ([]memRow, error) {
 	}
 	samples := make([][]memSample, len(memoryServers))
 	failed := make([]error, len(memoryServers))
+	skipped := make([]string, len(memoryServers))
+	for i, s := range memoryServers {
+		if s.cpp {
+			skipped[i], failed[i] = beast.skip, beast.err
+		}
+	}
 	for r := range cfg.MemRounds {
 		fmt.Fprintf(progress, "[websocket] idle memory, %d conns, round %d/%d:", conns, r+1, cfg.MemRounds)
 		for k := range memoryServers {
 			i := (k + r) % len(memoryServers)
-			if failed[i] != nil {
+			if failed[i] != nil || skipped[i] != "" {
 				continue
 			}
 			s, err := measureMemory(memoryServers[i].name, conns)
@@ -60,7 +66,7 @@ func runMemoryTable(cfg wsConfig, progress io.Writer) ([]memRow, error) {
 	}
 	rows := make([]memRow, len(memoryServers))
 	for i, s := range memoryServers {
-		rows[i] = newMemRow(s, conns, samples[i], failed[i])
+		rows[i] = newMemRow(s, conns, samples[i], failed[i], skipped[i])
 	}
 	setMemRatios(rows)
 	return rows, errors.Join(failed...)
@@ -147,14 +153,14 @@ func warmUp(addr string) error {
 	return nil
 }
 
-// newMemRow summarises a server's memory samples.
-func newMemRow(s serverInfo, conns int, samples []memSample, err error) memRow {
-	row := memRow{Server: s.name, Label: s.label, Beast: s.beast, Conns: conns}
+// newMemRow summarises a server's memory samples; skip is why it did not run, if it did not.
+func newMemRow(s serverInfo, conns int, samples []memSample, err error, skip string) memRow {
+	row := memRow{Server: s.name, Label: s.label, Beast: s.beast, BoostBeast: s.cpp, Conns: conns, Skip: skip}
 	if err != nil {
 		row.Err = err.Error()
 	}
 	if len(samples) == 0 {
-		if row.Err == "" {
+		if row.Err == "" && skip == "" {
 			row.Err = "no measurement"
 		}
 		return row
@@ -168,16 +174,24 @@ func newMemRow(s serverInfo, conns int, samples []memSample, err error) memRow {
 		heap = append(heap, float64(x.Heap)/n)
 		gs = append(gs, float64(x.Goroutines)/n)
 	}
-	row.RSSPerConn, row.HeapPerConn, row.GoroutinesPer = newSpread(rss), newSpread(heap), newSpread(gs)
+	row.RSSPerConn = newSpread(rss)
+	if !s.cpp {
+		h, g := newSpread(heap), newSpread(gs)
+		row.HeapPerConn, row.GoroutinesPer = &h, &g
+	}
 	return row
 }
 
-// setMemRatios sets each row's VsBestPeer from the peers' median RSS per connection.
+// setMemRatios sets each row's VsBestPeer from the Go peers' median RSS per connection, and
+// VsBeast from Beast's.
 func setMemRatios(rows []memRow) {
-	rs := ratiosToBestPeer(len(rows), func(i int) (float64, bool, bool) {
-		return rows[i].RSSPerConn.Median, !rows[i].Beast, rows[i].Err == ""
-	})
+	figure := func(i int) (float64, bool, bool) {
+		r := rows[i]
+		return r.RSSPerConn.Median, !r.Beast && !r.BoostBeast, r.Err == "" && r.Skip == ""
+	}
+	peers := ratiosToBestPeer(len(rows), figure)
+	beast := ratiosToBeast(len(rows), func(i int) bool { return rows[i].BoostBeast }, figure)
 	for i := range rows {
-		rows[i].VsBestPeer = rs[i]
+		rows[i].VsBestPeer, rows[i].VsBeast = peers[i], beast[i]
 	}
 }

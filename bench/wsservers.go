@@ -39,6 +39,7 @@ var servers = map[string]server{
 	"coder":           serveCoder,
 	"gobwas":          serveGobwas,
 	"nbio":            serveNbio,
+	"beast":           serveBoostBeast,
 }
 
 // serverInfo says how a server of the comparison is set up, for the table and the docs.
@@ -46,22 +47,27 @@ type serverInfo struct {
 	name  string // the -serve name
 	label string // what the table shows
 	beast bool   // one of beastgo's set-ups, not a peer
+	// cpp marks a C++ program (bench/asio: Asio's TCP echo, Beast's WebSocket echo): not one of
+	// the Go peers the "vs best peer" ratios are over, and without Go's runtime statistics (heap,
+	// goroutines, allocations); its CPU time and RSS are read as every server's are.
+	cpp bool
 }
 
 // echoServers are the servers of the echo table, in the order it prints them.
 var echoServers = []serverInfo{
-	{"beastgo", "beastgo, one Run goroutine", true},
-	{"beastgo-2run", "beastgo, two Run goroutines", true},
-	{"beastgo-percore", "beastgo, an IOContext per core", true},
-	{"gorilla", "gorilla/websocket", false},
-	{"coder", "coder/websocket", false},
-	{"gobwas", "gobwas/ws", false},
-	{"nbio", "lesismal/nbio", false},
+	{"beastgo", "beastgo, one Run goroutine", true, false},
+	{"beastgo-2run", "beastgo, two Run goroutines", true, false},
+	{"beastgo-percore", "beastgo, an IOContext per core", true, false},
+	{"gorilla", "gorilla/websocket", false, false},
+	{"coder", "coder/websocket", false, false},
+	{"gobwas", "gobwas/ws", false, false},
+	{"nbio", "lesismal/nbio", false, false},
+	{"beast", "Beast (C++), one thread", false, true},
 }
 
 // memoryServers are the servers of the idle-memory table: one beastgo set-up (how many Run
-// goroutines serve a context does not change what a connection holds) and the four peers.
-var memoryServers = []serverInfo{echoServers[0], echoServers[3], echoServers[4], echoServers[5], echoServers[6]}
+// goroutines serve a context does not change what a connection holds), the four peers and Beast.
+var memoryServers = []serverInfo{echoServers[0], echoServers[3], echoServers[4], echoServers[5], echoServers[6], echoServers[7]}
 
 // serverNames lists the -serve names, sorted.
 func serverNames() []string {

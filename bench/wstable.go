@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,10 @@ const wsLegend = "Echo servers in child processes, one client for all; each figu
 	"p50, p99: round-trip latency seen by the client.\nallocs/msg: the server's heap allocations per message echoed.\n" +
 	"vs best peer: server CPU (memory: RSS) divided by that of the best of gorilla, coder, gobwas and nbio; below 1 is better."
 
+// wsBeastLegend is added to wsLegend when Beast's server ran.
+const wsBeastLegend = "vs Beast: the same over Boost.Beast's C++ server's (not among the peers above); below 1 is better.\n" +
+	"n/a: Beast's server is not a Go program: it has no Go heap, goroutines or allocation count."
+
 // writeWSTables prints the websocket comparison's echo and memory tables.
 func writeWSTables(b *strings.Builder, rep *wsReport) {
 	cfg := rep.Config
@@ -21,38 +26,77 @@ func writeWSTables(b *strings.Builder, rep *wsReport) {
 		how = fmt.Sprintf("%d round(s) of %d round trips per connection", cfg.Rounds, cfg.Count)
 	}
 	fmt.Fprintf(b, "\nwebsocket echo (%s)\n\n", how)
-	rows := [][]string{{"case", "server", "server CPU µs/rt", "client", "rt/s", "MB/s", "p50 µs", "p99 µs", "allocs/msg", "vs best peer"}}
+	echoVsBeast := slices.ContainsFunc(rep.Echo, func(r echoRow) bool { return r.VsBeast != nil })
+	rows := [][]string{withBeast(echoVsBeast, []string{"case", "server", "server CPU µs/rt", "client", "rt/s", "MB/s", "p50 µs", "p99 µs", "allocs/msg", "vs best peer"}, "vs Beast")}
 	for i, r := range rep.Echo {
 		name := r.Case.name()
 		if i > 0 && rep.Echo[i-1].Case == r.Case {
 			name = ""
 		}
-		if r.Err != "" && r.ServerCPU.Median == 0 {
-			rows = append(rows, []string{name, r.Label, "FAILED", "-", "-", "-", "-", "-", "-", "-"})
-			continue
+		var row []string
+		switch {
+		case r.Skip != "":
+			row = []string{name, r.Label, "skipped: " + r.Skip, "", "", "", "", "", "", ""}
+		case !r.measured():
+			row = []string{name, r.Label, "FAILED", "-", "-", "-", "-", "-", "-", "-"}
+		default:
+			allocs := "n/a"
+			if r.Allocs != nil {
+				allocs = formatAllocs(r.Allocs.Median)
+			}
+			row = []string{
+				name, r.Label, formatSpread(r.ServerCPU), formatSig(r.ClientCPU.Median), formatRateSpread(r.RoundTrips),
+				formatSig(r.MBps.Median), formatSpread(r.P50), formatSpread(r.P99),
+				allocs, formatVs(r.VsBestPeer),
+			}
 		}
-		rows = append(rows, []string{
-			name, r.Label, formatSpread(r.ServerCPU), formatSig(r.ClientCPU.Median), formatRateSpread(r.RoundTrips),
-			formatSig(r.MBps.Median), formatSpread(r.P50), formatSpread(r.P99),
-			formatAllocs(r.Allocs.Median), formatVs(r.VsBestPeer),
-		})
+		rows = append(rows, withBeast(echoVsBeast, row, formatVs(r.VsBeast)))
 	}
-	alignRows(b, rows, []bool{false, false, true, true, true, true, true, true, true, true})
+	alignRows(b, rows, withRight(echoVsBeast, []bool{false, false, true, true, true, true, true, true, true, true}))
 
 	fmt.Fprintf(b, "\nwebsocket idle memory (%d connections, each after one 16 B echo; %d rounds, a fresh server each)\n\n", firstConns(rep.Memory), cfg.MemRounds)
-	rows = [][]string{{"server", "RSS B/conn", "heap+stacks B/conn", "goroutines/conn", "vs best peer"}}
+	memVsBeast := slices.ContainsFunc(rep.Memory, func(r memRow) bool { return r.VsBeast != nil })
+	rows = [][]string{withBeast(memVsBeast, []string{"server", "RSS B/conn", "heap+stacks B/conn", "goroutines/conn", "vs best peer"}, "vs Beast")}
 	for _, r := range rep.Memory {
-		if r.Err != "" && r.HeapPerConn.Median == 0 {
-			rows = append(rows, []string{r.Label, "FAILED", "-", "-", "-"})
-			continue
+		var row []string
+		switch {
+		case r.Skip != "":
+			row = []string{r.Label, "skipped: " + r.Skip, "", "", ""}
+		case !r.measured():
+			row = []string{r.Label, "FAILED", "-", "-", "-"}
+		default:
+			heap, gs := "n/a", "n/a"
+			if r.HeapPerConn != nil {
+				heap = formatSpread(*r.HeapPerConn)
+			}
+			if r.GoroutinesPer != nil {
+				gs = strconv.FormatFloat(r.GoroutinesPer.Median, 'f', 2, 64)
+			}
+			row = []string{r.Label, formatSpread(r.RSSPerConn), heap, gs, formatVs(r.VsBestPeer)}
 		}
-		rows = append(rows, []string{
-			r.Label, formatSpread(r.RSSPerConn), formatSpread(r.HeapPerConn),
-			strconv.FormatFloat(r.GoroutinesPer.Median, 'f', 2, 64), formatVs(r.VsBestPeer),
-		})
+		rows = append(rows, withBeast(memVsBeast, row, formatVs(r.VsBeast)))
 	}
-	alignRows(b, rows, []bool{false, true, true, true, true})
+	alignRows(b, rows, withRight(memVsBeast, []bool{false, true, true, true, true}))
 	b.WriteString("\n" + wsLegend + "\n")
+	if rep.Beast != "" {
+		b.WriteString(wsBeastLegend + "\nBeast: " + rep.Beast + ".\n")
+	}
+}
+
+// withBeast is row with cell added as its last column when the table has a "vs Beast" column.
+func withBeast(on bool, row []string, cell string) []string {
+	if !on {
+		return row
+	}
+	return append(row, cell)
+}
+
+// withRight is a table's alignment with the "vs Beast" column's, right-aligned, when it has one.
+func withRight(on bool, right []bool) []bool {
+	if !on {
+		return right
+	}
+	return append(right, true)
 }
 
 // firstConns is the connection count of the memory table.
