@@ -67,9 +67,13 @@ type spawned[R any] struct {
 // the body then never runs and no coroutine is made.
 //
 // The coroutine is a goroutine, so inside the body RunningInThisThread is false, even for ex, and
-// Dispatch posts. The first step makes it; every goroutine that runs ex must be in the thread-lock
-// state of that step's goroutine (none locked with runtime.LockOSThread, or one Run goroutine that
-// stays locked), or the runtime ends the program when another switches to it (iter.Pull's rule).
+// Dispatch posts. What the body posts to the IOContext that runs ex (executor.ExecutionContext)
+// is posted as by the handler running the step, on its Run goroutine's private queue: it runs
+// after that step, in the order of the handler's own posts, so the body must not wait for it, as
+// a handler must not. The first step makes the coroutine; every goroutine that runs ex must be in
+// the thread-lock state of that step's goroutine (none locked with runtime.LockOSThread, or one
+// Run goroutine that stays locked), or the runtime ends the program when another switches to it
+// (iter.Pull's rule).
 // A spawned operation that never completes (its executor never run again, an inner operation that
 // never completes) leaves its coroutine suspended for ever, a goroutine that goleak reports: only
 // the inner operation's completion may resume the body, and nothing can tell that it never will.

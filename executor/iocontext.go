@@ -259,7 +259,11 @@ func (c *IOContext) OnWorkFinished() {
 }
 
 // current returns the caller's runner if the caller is inside a run call of c.
-func (c *IOContext) current() *runner {
+func (c *IOContext) current() *runner { return c.lookup(false) }
+
+// lookup returns the caller's runner if the caller is inside a run call of c; failing that, with
+// seats, the runner whose seat names the caller (see poster).
+func (c *IOContext) lookup(seats bool) *runner {
 	rs := c.runners.Load()
 	if rs == nil {
 		return nil
@@ -277,6 +281,13 @@ func (c *IOContext) current() *runner {
 	for _, e := range *rs {
 		if e.g == g {
 			return e.r
+		}
+	}
+	if seats {
+		for _, e := range *rs {
+			if e.r.seat.Holder() == g {
+				return e.r
+			}
 		}
 	}
 	return nil

@@ -1,9 +1,6 @@
 package executor
 
-import (
-	"github.com/beastgo/beast/internal/gid"
-	"github.com/beastgo/beast/internal/lend"
-)
+import "github.com/beastgo/beast/internal/lend"
 
 // A handler that switches to a coroutine (a spawned operation's step resuming its body) lends the
 // coroutine its runner's seat (internal/lend) for as long as the coroutine runs: Post, Defer and
@@ -36,22 +33,4 @@ func seatOf(ex any) *lend.Seat {
 
 // poster returns the runner as which the caller posts: its own if it is inside a run call of c,
 // else the one whose handler lent its seat to the caller, else nil.
-func (c *IOContext) poster() *runner {
-	if r := c.current(); r != nil {
-		return r
-	}
-	rs := c.runners.Load()
-	if rs == nil {
-		return nil
-	}
-	g := gid.Current()
-	if g == 0 {
-		return nil
-	}
-	for _, e := range *rs {
-		if e.r.seat.Holder() == g {
-			return e.r
-		}
-	}
-	return nil
-}
+func (c *IOContext) poster() *runner { return c.lookup(true) }
