@@ -290,18 +290,7 @@ func TestWriteTableWebSocket(t *testing.T) {
 		{"lesismal/nbio", "1800", "[1700-1900]", "1500", "0.00", "1.00x"},
 		{"coder/websocket", "FAILED", "-", "-", "-"},
 	}
-	lines := strings.Split(text, "\n")
-	for _, want := range wantRows {
-		found := false
-		for _, l := range lines {
-			if strings.Join(strings.Fields(l), " ") == strings.Join(want, " ") {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no row %q in:\n%s", want, text)
-		}
-	}
+	checkRows(t, text, wantRows)
 
 	// The websocket part alone, when no case ran.
 	out.Reset()
@@ -548,12 +537,7 @@ func TestChildProtocol(t *testing.T) {
 	if s2.Mallocs < s1.Mallocs || s2.cpuNs() < s1.cpuNs() {
 		t.Errorf("stats went backwards: %+v then %+v", s1, s2)
 	}
-	if _, err := io.WriteString(c.in, "bogus\n"); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := c.out.ReadString('\n'); err != nil || !strings.HasPrefix(line, `error unknown command "bogus"`) {
-		t.Errorf("unknown command answered %q, %v", line, err)
-	}
+	checkUnknownCommand(t, c)
 	if err := c.close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -563,6 +547,34 @@ func TestChildProtocol(t *testing.T) {
 
 	if _, err := startChild("no-such-server", ""); err == nil || !strings.Contains(err.Error(), "did not start") {
 		t.Errorf("unknown server: %v", err)
+	}
+}
+
+// checkRows checks that text has a line of each of wantRows' cells, spaced as they may be.
+func checkRows(t *testing.T, text string, wantRows [][]string) {
+	t.Helper()
+	lines := strings.Split(text, "\n")
+	for _, want := range wantRows {
+		found := false
+		for _, l := range lines {
+			if strings.Join(strings.Fields(l), " ") == strings.Join(want, " ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no row %q in:\n%s", want, text)
+		}
+	}
+}
+
+// checkUnknownCommand sends child c a command it does not know and checks that it says so.
+func checkUnknownCommand(t *testing.T, c *child) {
+	t.Helper()
+	if _, err := io.WriteString(c.in, "bogus\n"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := c.out.ReadString('\n'); err != nil || !strings.HasPrefix(line, `error unknown command "bogus"`) {
+		t.Errorf("unknown command answered %q, %v", line, err)
 	}
 }
 

@@ -17,11 +17,31 @@ import (
 // headers (libboost-dev, which CI installs). The tests that need them say so when it cannot.
 func haveBeast(t *testing.T) bool {
 	t.Helper()
-	if _, err := exec.LookPath("g++"); err != nil {
-		return false
-	}
 	_, err := os.Stat("/usr/include/boost/beast/websocket.hpp")
-	return err == nil
+	return err == nil && haveAsio(t)
+}
+
+// startBeastChild builds Beast's server, skipping the test when the machine cannot, and starts it
+// as a child with the timeouts setting given (beastTimeoutsEnv; "" for the default).
+func startBeastChild(t *testing.T, timeouts string) *child {
+	t.Helper()
+	if !haveBeast(t) {
+		t.Skip("g++ or Boost.Beast's headers are missing (apt-get install g++ libboost-dev)")
+	}
+	bin, err := defaultAsioBuilder(t).build(beastProgram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := beastVersion(bin); err != nil || !strings.HasPrefix(v, "Boost.Beast/") {
+		t.Errorf("version %q, %v", v, err)
+	}
+	t.Setenv(beastWSEnv, bin)
+	t.Setenv(beastTimeoutsEnv, timeouts)
+	c, err := startChild("beast", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestParseBeastVersion(t *testing.T) {
@@ -46,23 +66,7 @@ func TestParseBeastVersion(t *testing.T) {
 // (this test binary again, which replaces itself with the compiled ws_echo.cpp), and has it echo
 // messages of each frame-length form, text as text, and one above Beast's 4 KiB write frames.
 func TestBeastEchoChild(t *testing.T) {
-	if !haveBeast(t) {
-		t.Skip("g++ or Boost.Beast's headers are missing (apt-get install g++ libboost-dev)")
-	}
-	ab := defaultAsioBuilder(t)
-	bin, err := ab.build(beastProgram)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := beastVersion(bin); err != nil || !strings.HasPrefix(v, "Boost.Beast/") {
-		t.Errorf("version %q, %v", v, err)
-	}
-	t.Setenv(beastWSEnv, bin)
-	t.Setenv(beastTimeoutsEnv, "")
-	c, err := startChild("beast", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startBeastChild(t, "")
 	defer c.close()
 	s1, err := c.stats(false)
 	if err != nil {
@@ -109,12 +113,7 @@ func TestBeastEchoChild(t *testing.T) {
 	if s2.cpuNs() <= s1.cpuNs() || s2.Mallocs != 0 || s2.HeapInuse != 0 || s2.Goroutines != 0 {
 		t.Errorf("stats %+v then %+v: want the CPU time grown and no Go figures", s1, s2)
 	}
-	if _, err := io.WriteString(c.in, "bogus\n"); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := c.out.ReadString('\n'); err != nil || !strings.HasPrefix(line, `error unknown command "bogus"`) {
-		t.Errorf("unknown command answered %q, %v", line, err)
-	}
+	checkUnknownCommand(t, c)
 	if err := c.close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
@@ -135,19 +134,7 @@ func TestBeastEchoChild(t *testing.T) {
 // TestBeastTimeoutsNone runs Beast's server without its stream timeouts, as
 // BEASTGO_BENCH_BEAST_TIMEOUTS=none asks.
 func TestBeastTimeoutsNone(t *testing.T) {
-	if !haveBeast(t) {
-		t.Skip("g++ or Boost.Beast's headers are missing (apt-get install g++ libboost-dev)")
-	}
-	bin, err := defaultAsioBuilder(t).build(beastProgram)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(beastWSEnv, bin)
-	t.Setenv(beastTimeoutsEnv, "none")
-	c, err := startChild("beast", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := startBeastChild(t, "none")
 	defer c.close()
 	cc, err := dialWS(c.addr, nil, 100)
 	if err != nil {
@@ -305,18 +292,7 @@ func TestWriteTableBeast(t *testing.T) {
 		{"beastgo,", "one", "Run", "goroutine", "1000", "900", "0.00", "0.50x", "0.25x"},
 		{"Beast", "(C++),", "one", "thread", "4000", "n/a", "n/a", "2.00x", "-"},
 	}
-	lines := strings.Split(text, "\n")
-	for _, want := range wantRows {
-		found := false
-		for _, l := range lines {
-			if strings.Join(strings.Fields(l), " ") == strings.Join(want, " ") {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no row %q in:\n%s", want, text)
-		}
-	}
+	checkRows(t, text, wantRows)
 	for _, want := range []string{wsLegend, wsBeastLegend, "Beast: Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
