@@ -223,8 +223,8 @@ func TestNetEchoComparison(t *testing.T) {
 	// Neither the README's echo nor the bound server allocates per round trip: their handlers are
 	// made once and net.AsyncWrite takes its state from a pool. A closure per operation would
 	// show as one allocation per round trip or more; the stats replies' own allocations fall on
-	// both alike.
-	for i := 0; i < len(rep.Rows); i += len(netEchoServers) {
+	// both alike. Under the race detector sync.Pool drops states at random, so only without it.
+	for i := 0; i < len(rep.Rows) && !raceEnabled; i += len(netEchoServers) {
 		readme, bound := rep.Rows[i], rep.Rows[i+1]
 		if readme.Allocs.Median > bound.Allocs.Median+0.5 {
 			t.Errorf("%s: the README echo allocates %.2f per round trip, the bound one %.2f", readme.Case.name(), readme.Allocs.Median, bound.Allocs.Median)
