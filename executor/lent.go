@@ -3,8 +3,9 @@ package executor
 import "github.com/beastgo/beast/internal/lend"
 
 // A handler that switches to a coroutine (a spawned operation's step resuming its body) lends the
-// coroutine its runner's seat (internal/lend) for as long as the coroutine runs: Post, Defer and
-// the work counts then treat the coroutine as the runner's goroutine, so that what the body posts
+// coroutine its runner's seat (internal/lend), which the coroutine takes while it runs and may
+// keep while suspended, when it posts nothing: Post, Defer and the work counts treat the seat's
+// holder as the runner's goroutine, so that what the body posts
 // joins the runner's private queue without the lock, behind what the handler posted, exactly as
 // if the handler had posted it. Dispatch still posts from the coroutine and RunningInThisThread
 // reports false there: the coroutine is not the goroutine running the handler, and running a

@@ -2,7 +2,7 @@
 // context to a coroutine it has switched to, so that what the coroutine posts to the context is
 // treated as posted by that handler: it joins the goroutine's private queue without a lock, as the
 // handler's own posts do. Package composed lends the place of the goroutine running a step of a
-// spawned operation to the body's coroutine (iter.Pull), for as long as the body runs.
+// spawned operation to the body's coroutine (iter.Pull), which takes it whenever it is resumed.
 //
 // This is sound because a coroutine switch is synchronous: while the body's coroutine runs, the
 // goroutine that switched to it is blocked inside its handler, so the two never touch the private
