@@ -11,16 +11,13 @@
 // with a JSON line of its CPU time from getrusage(2), "error ..." to anything else, and exits when
 // its stdin closes.
 #include "asio_select.hpp"
-
-#include <sys/resource.h>
+#include "child_protocol.hpp"
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace {
 
@@ -54,27 +51,6 @@ void accept(tcp::acceptor& acc) {
   });
 }
 
-long long ns(const timeval& tv) { return (long long)tv.tv_sec * 1000000000LL + (long long)tv.tv_usec * 1000LL; }
-
-// serve_commands answers the parent on stdin and stdout until stdin closes, then ends the process.
-void serve_commands() {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line == "stats" || line == "gcstats") {
-      rusage ru{};
-      getrusage(RUSAGE_SELF, &ru);
-      std::printf("{\"user_ns\":%lld,\"sys_ns\":%lld,\"mallocs\":0,\"heap_inuse\":0,\"stack_inuse\":0,\"goroutines\":0}\n",
-                  ns(ru.ru_utime), ns(ru.ru_stime));
-    } else {
-      std::printf("error unknown command \"%s\"\n", line.c_str());
-    }
-    std::fflush(stdout);
-  }
-  std::fflush(stdout);
-  std::_Exit(0);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,9 +75,8 @@ int main(int argc, char** argv) {
     tcp::acceptor acc(ioc, ep);
     accept(acc);
     auto local = acc.local_endpoint();
-    std::printf("listening %s:%u\n", local.address().to_string().c_str(), (unsigned)local.port());
-    std::fflush(stdout);
-    std::thread(serve_commands).detach();
+    beastgo_child::print_listening(local.address().to_string(), local.port());
+    beastgo_child::serve_child_commands();
     ioc.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo: %s\n", e.what());
