@@ -20,10 +20,25 @@ const (
 	// beastWSEnv names the compiled ws_echo.cpp to the child that runs it: the parent builds it,
 	// and the child replaces itself with it (serveBoostBeast).
 	beastWSEnv = "BEASTGO_BENCH_BEAST_WS"
-	// beastTimeoutsEnv set to "none" runs Beast's server without the stream timeouts its example
-	// sets ("suggested", the default): to see what they cost.
+	// beastTimeoutsEnv set to "suggested" runs Beast's server with the stream timeouts its example
+	// sets, to see what they cost. The default, "none", runs it as every other server in the
+	// table runs: without timeouts (beastgo's, gorilla's, coder's and gobwas's set none), so
+	// that the comparison is of the same work.
 	beastTimeoutsEnv = "BEASTGO_BENCH_BEAST_TIMEOUTS"
 )
+
+// beastTimeouts returns Beast's server's timeout setting from beastTimeoutsEnv: "none" unless it
+// says "suggested".
+func beastTimeouts() (string, error) {
+	switch t := os.Getenv(beastTimeoutsEnv); t {
+	case "", "none":
+		return "none", nil
+	case "suggested":
+		return t, nil
+	default:
+		return "", fmt.Errorf("%s=%q: want suggested or none", beastTimeoutsEnv, t)
+	}
+}
 
 // beastProgram is the name of Beast's server among bench/asio's programs.
 const beastProgram = "ws_echo"
@@ -36,13 +51,9 @@ func serveBoostBeast(addr string) (string, error) {
 	if bin == "" {
 		return "", errors.New(beastWSEnv + " is not set: the parent names the compiled ws_echo.cpp")
 	}
-	timeouts := os.Getenv(beastTimeoutsEnv)
-	switch timeouts {
-	case "":
-		timeouts = "suggested"
-	case "suggested", "none":
-	default:
-		return "", fmt.Errorf("%s=%q: want suggested or none", beastTimeoutsEnv, timeouts)
+	timeouts, err := beastTimeouts()
+	if err != nil {
+		return "", err
 	}
 	// Nothing of this process's own output is buffered (see serveAsioEcho).
 	return "", syscall.Exec(bin, []string{bin, addr, "1", timeouts}, os.Environ())
@@ -51,7 +62,7 @@ func serveBoostBeast(addr string) (string, error) {
 // beastBuild is what building Beast's server for a run came to: its version once built and ready
 // for the children, or why it was skipped, or how it failed.
 type beastBuild struct {
-	version string // "Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts"
+	version string // "Boost.Beast/300 Boost 1.74.0, g++ -O2, timeouts none"
 	skip    string // why this machine cannot build it (no compiler, no headers)
 	err     error
 }
@@ -83,12 +94,9 @@ func prepareBeast(progress io.Writer) beastBuild {
 		return beastBuild{err: fmt.Errorf("beast: %w", err)}
 	}
 	fmt.Fprintln(progress, "ok")
-	timeouts := os.Getenv(beastTimeoutsEnv)
-	if timeouts == "" {
-		timeouts = "suggested"
-	}
+	timeouts, _ := beastTimeouts()                         // a bad setting fails the child, which reports it
 	build := filepath.Base(ab.cxx) + " " + asioCXXFlags[0] // the Asio flavour's flag means nothing to Beast
-	return beastBuild{version: fmt.Sprintf("%s, %s, %s timeouts", version, build, timeouts)}
+	return beastBuild{version: fmt.Sprintf("%s, %s, timeouts %s", version, build, timeouts)}
 }
 
 // beastVersion asks the built ws_echo.cpp which Beast and Boost it was built with.

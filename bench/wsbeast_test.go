@@ -264,7 +264,7 @@ func beastWSReport() *wsReport {
 	c := echoCase{16, 1}
 	return &wsReport{
 		Config: wsConfig{Rounds: 3, MemRounds: 1, Duration: 100 * time.Millisecond, Cases: []echoCase{c}, MemConns: 1000},
-		Beast:  "Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts",
+		Beast:  "Boost.Beast/300 Boost 1.74.0, g++ -O2, timeouts none",
 		Echo: []echoRow{
 			{Case: c, Server: "beastgo", Label: "beastgo, one Run goroutine", Beast: true, ServerCPU: spread{5, 5, 5}, Allocs: &spread{}, VsBestPeer: ptr(0.5), VsBeast: ptr(0.8)},
 			{Case: c, Server: "gorilla", Label: "gorilla/websocket", ServerCPU: spread{10, 10, 10}, Allocs: &spread{3, 3, 3}, VsBestPeer: ptr(1), VsBeast: ptr(1.6)},
@@ -293,7 +293,7 @@ func TestWriteTableBeast(t *testing.T) {
 		{"Beast", "(C++),", "one", "thread", "4000", "n/a", "n/a", "2.00x", "-"},
 	}
 	checkRows(t, text, wantRows)
-	for _, want := range []string{wsLegend, wsBeastLegend, "Beast: Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts."} {
+	for _, want := range []string{wsLegend, wsBeastLegend, "Beast: Boost.Beast/300 Boost 1.74.0, g++ -O2, timeouts none."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
 		}

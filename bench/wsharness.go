@@ -189,7 +189,7 @@ type wsReport struct {
 	Echo   []echoRow `json:"echo"`
 	Memory []memRow  `json:"memory"`
 	// Beast says which Beast ran, how it was compiled and its timeouts:
-	// "Boost.Beast/300 Boost 1.74.0, g++ -O2, suggested timeouts"; absent when it did not.
+	// "Boost.Beast/300 Boost 1.74.0, g++ -O2, timeouts none"; absent when it did not.
 	Beast string `json:"beast,omitempty"`
 }
 

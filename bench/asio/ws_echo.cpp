@@ -3,9 +3,11 @@
 // A tcp::acceptor accepts each connection into a websocket::stream<beast::tcp_stream>, which
 // async_accepts the upgrade and then loops: async_read of a whole message into a
 // beast::flat_buffer, text(got_text()), async_write of the buffer's data, consume, read again.
-// Every option is Beast's default except three: the timeouts are the suggested server settings, as
-// the example sets them (30 s handshake, 300 s idle with keep-alive pings at half of it); the
-// message size limit is 16 MiB, as the Go servers' are; and each connection's socket has
+// Every option is Beast's default except three: the timeouts are either the suggested server
+// settings, as the example sets them (30 s handshake, 300 s idle with keep-alive pings at half of
+// it), or none, as the bench program runs it by default so that it does what the other servers in
+// the table do (bench/wsbeast.go); the message size limit is 16 MiB, as the Go servers' are; and
+// each connection's socket has
 // TCP_NODELAY, as Go's net package and beastgo give every TCP connection (the example leaves
 // Nagle's algorithm on, and a message Beast writes as several frames, one per 4 KiB of its write
 // buffer, then waits for the client's delayed ACK: some 40 ms a 64 KiB echo). No Server header
