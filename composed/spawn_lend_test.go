@@ -14,6 +14,8 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/composed"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/gid"
+	"github.com/beastgo/beast/internal/lend"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
@@ -175,6 +177,80 @@ func TestSpawnBodyPostsOnAPoolFromEitherRunGoroutine(t *testing.T) {
 				t.Fatalf("the bodies' posts ran %d times, want %d", got, want)
 			}
 		})
+	}
+}
+
+// A body names its coroutine in the seat of the Run goroutine that resumes it, and must let go of
+// it before the coroutine ends: a goroutine made later may be given the ended one's identifier,
+// and would then post into that Run goroutine's private queue while it runs. The body ends in the
+// first step, which runs inside Spawn, called from a handler; the Run goroutine goes on after the
+// body returns, after it calls runtime.Goexit, and after its panic, which that handler recovers.
+// Its seat must be empty each time.
+func TestSpawnBodyLetsGoOfItsSeatWhenItEnds(t *testing.T) {
+	for _, end := range []string{"return", "Goexit", "panic"} {
+		t.Run(end, func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
+			io := executor.NewIOContext()
+			var after uintptr
+			var seatInBody bool
+			check := func() {
+				if s := lend.Of(io); s != nil {
+					after = s.Holder()
+				}
+			}
+			io.Post(func() {
+				defer func() {
+					if v := recover(); v != nil && end != "panic" {
+						panic(v)
+					}
+					io.Post(check)
+				}()
+				composed.Spawn(io, completion.Callback(func(opResult) {}), func(y *composed.Yield) opResult {
+					s := lend.Of(io) // nil: the body is not a Run goroutine
+					seatInBody = s != nil
+					switch end {
+					case "Goexit":
+						io.Post(check) // runs after the step that ran the Goexit
+						runtime.Goexit()
+					case "panic":
+						panic(spawnPanic{"seat", 3})
+					}
+					return opResult{}
+				})
+			})
+			io.Run()
+			if seatInBody {
+				t.Error("the body found a seat of its own")
+			}
+			if after != 0 {
+				t.Errorf("the Run goroutine's seat names goroutine %#x after the body ended, want none", after)
+			}
+			goleak.VerifyNone(t, before)
+		})
+	}
+}
+
+// While the body runs, the seat of the Run goroutine that resumed it names the body's goroutine.
+func TestSpawnBodyHoldsTheSeatOfTheRunGoroutineThatResumedIt(t *testing.T) {
+	io := executor.NewIOContext()
+	obj := newTestIO(io)
+	var seat *lend.Seat
+	var holder, body uintptr
+	composed.Spawn(io, completion.Callback(func(opResult) {}), func(y *composed.Yield) opResult {
+		composed.Await(y, func(h completion.Handler[opResult]) { obj.AsyncImmediate(1, h) })
+		holder, body = seat.Holder(), gid.Current()
+		return opResult{}
+	})
+	io.Post(func() { seat = lend.Of(io) }) // runs before the first step: the same Run goroutine
+	io.Run()
+	if !gid.Known {
+		if seat != nil {
+			t.Fatal("a seat where goroutines cannot be told apart")
+		}
+		return
+	}
+	if seat == nil || holder != body || body == 0 {
+		t.Fatalf("the seat names %#x while the body (%#x) runs; want the body", holder, body)
 	}
 }
 
