@@ -8,7 +8,6 @@ import (
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
 	"github.com/beastgo/beast/internal/gid"
-	"github.com/beastgo/beast/internal/lend"
 )
 
 // Yield is the handle of a spawned operation's body: Asio's yield_context. Pass it to [Await].
@@ -31,13 +30,6 @@ type Yield struct {
 	// slot is the *Slot[T] of the last Await (at first the operation's own Slot[R]), kept for
 	// the next Await of the same T: an await allocates nothing once its type has been seen.
 	slot any
-	// seat is the seat in the executor's IOContext of the Run goroutine whose step resumes the
-	// body (internal/lend), nil when the step runs no handler of an IOContext. The body takes it
-	// each time it is resumed, so that what it posts to that context is the Run goroutine's post,
-	// and may keep it while suspended, so that a Run goroutine that resumes the same body again
-	// and again writes it once. The step that finds another seat lets go of this one first; the
-	// body lets go of it before it ends.
-	seat *lend.Seat
 }
 
 // spawned is a spawned operation: its Op, the Body that resumes the coroutine on every step, and
@@ -67,13 +59,9 @@ type spawned[R any] struct {
 // the body then never runs and no coroutine is made.
 //
 // The coroutine is a goroutine, so inside the body RunningInThisThread is false, even for ex, and
-// Dispatch posts. What the body posts to the IOContext that runs ex (executor.ExecutionContext)
-// is posted as by the handler running the step, on its Run goroutine's private queue: it runs
-// after that step, in the order of the handler's own posts, so the body must not wait for it, as
-// a handler must not. The first step makes the coroutine; every goroutine that runs ex must be in
-// the thread-lock state of that step's goroutine (none locked with runtime.LockOSThread, or one
-// Run goroutine that stays locked), or the runtime ends the program when another switches to it
-// (iter.Pull's rule).
+// Dispatch posts. The first step makes it; every goroutine that runs ex must be in the thread-lock
+// state of that step's goroutine (none locked with runtime.LockOSThread, or one Run goroutine that
+// stays locked), or the runtime ends the program when another switches to it (iter.Pull's rule).
 // A spawned operation that never completes (its executor never run again, an inner operation that
 // never completes) leaves its coroutine suspended for ever, a goroutine that goleak reports: only
 // the inner operation's completion may resume the body, and nothing can tell that it never will.
@@ -98,7 +86,6 @@ func (s *spawned[R]) Step(op *Op[R]) {
 	if s.next == nil {
 		s.next, s.stop = iter.Pull(s.run)
 	}
-	s.y.moveSeat(lend.Of(op.ex))
 	s.y.running = true
 	exiting, awaiting := s.next()
 	s.y.running = false
@@ -121,10 +108,8 @@ func (s *spawned[R]) run(suspend func(exiting bool) bool) {
 	if gid.Known {
 		s.y.g = gid.Current()
 	}
-	s.y.takeSeat()
 	returned := false
 	defer func() {
-		s.y.leaveSeat() // before the coroutine can end: its identifier may be reused after
 		if returned {
 			return
 		}
@@ -176,9 +161,7 @@ func Await[T any](y *Yield, start func(h completion.Handler[T])) T {
 	}
 	slot.arm(y.c) // the step that resumed the body is waiting for it: this is serialised with it
 	start(slot)
-	ok := y.suspend(false)
-	y.takeSeat()
-	if !ok {
+	if !y.suspend(false) {
 		// Stopped while awaiting, which Step does not do: should it ever, nothing of the body may
 		// run but its defers (Asio unwinds an abandoned spawn's stack the same way).
 		runtime.Goexit()
@@ -187,30 +170,4 @@ func Await[T any](y *Yield, start func(h completion.Handler[T])) T {
 	var zero T
 	slot.Value = zero // the slot is kept: do not keep the result alive with it
 	return v
-}
-
-// moveSeat makes seat the one the body takes when the step resumes it, letting go of the one it
-// had if that was another; on the step's goroutine, while the body is suspended.
-func (y *Yield) moveSeat(seat *lend.Seat) {
-	if seat != y.seat {
-		y.leaveSeat()
-		y.seat = seat
-	}
-}
-
-// takeSeat makes the body post as the Run goroutine whose step has just resumed it, if that step
-// found its seat: on the body's coroutine, while the step waits for it. A seat that still names
-// the body is not written again.
-func (y *Yield) takeSeat() {
-	if y.seat != nil && y.seat.Holder() != y.g {
-		y.seat.Lend(y.g)
-	}
-}
-
-// leaveSeat lets go of the body's seat, if it still names the body.
-func (y *Yield) leaveSeat() {
-	if y.seat != nil {
-		y.seat.Release(y.g)
-		y.seat = nil
-	}
 }

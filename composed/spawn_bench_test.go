@@ -6,10 +6,7 @@ import (
 	"testing"
 
 	"github.com/beastgo/beast/completion"
-	"github.com/beastgo/beast/executor"
 	"github.com/beastgo/beast/internal/benchcases"
-	"github.com/beastgo/beast/internal/gid"
-	"github.com/beastgo/beast/internal/lend"
 )
 
 // BenchmarkSpawn measures a spawned operation of 1, 10 and 100 awaits beside the same operation of
@@ -24,7 +21,7 @@ func BenchmarkSpawn(b *testing.B) {
 	for _, n := range []int{1, benchcases.ChainSteps, 100} {
 		b.Run("Spawn/steps="+strconv.Itoa(n), func(b *testing.B) { benchcases.RunChained(b, benchcases.AsyncSpawnChain, n) })
 	}
-	b.Run("iter.Pull/ticks/steps="+strconv.Itoa(benchcases.ChainSteps), func(b *testing.B) { runRawChained(b, benchcases.ChainSteps) })
+	b.Run("iter.Pull/ticks/steps="+strconv.Itoa(benchcases.ChainSteps), func(b *testing.B) { benchcases.RunChained(b, rawCoroutineChain, benchcases.ChainSteps) })
 	b.Run("iter.Pull/round-trip", func(b *testing.B) {
 		b.ReportAllocs()
 		next, stop := iter.Pull(func(yield func(int) bool) {
@@ -46,58 +43,28 @@ func BenchmarkSpawn(b *testing.B) {
 	})
 }
 
-// rawCoroutineChain awaits n ticks of t on a coroutine of its own, with nothing of Spawn but the
-// seat: its posts to ioc are the Run goroutine's, as a spawned body's are. No work is counted, the
-// handler's executor is ignored, a panic or a Goexit is not handled, nothing checks who resumes
-// the body. Each tick's handler resumes the coroutine; the last resumption ends it and calls h.
-// It measures what a coroutine over the executor costs by itself.
-func rawCoroutineChain(ioc *executor.IOContext, t *benchcases.Ticker, n int, h completion.Handler[int]) {
+// rawCoroutineChain awaits n ticks of t on a coroutine of its own, with nothing of Spawn: no work
+// is counted, the handler's executor is ignored, a panic or a Goexit is not handled, nothing checks
+// who resumes the body. Each tick's handler resumes the coroutine; the last resumption ends it and
+// calls h. It measures what a coroutine over the executor costs by itself.
+func rawCoroutineChain(t *benchcases.Ticker, n int, h completion.Handler[int]) {
 	var v int
-	var seat *lend.Seat
 	var next func() (struct{}, bool)
 	var stop func()
 	resume := completion.Func[int](func(got int) {
 		v = got
-		seat = lend.Of(ioc)
 		if _, more := next(); !more {
 			stop()
 			h.Complete(v)
 		}
 	})
 	next, stop = iter.Pull(func(yield func(struct{}) bool) {
-		g := gid.Current()
-		seat = lend.Of(ioc)
 		for range n {
-			if seat != nil && seat.Holder() != g {
-				seat.Lend(g)
-			}
 			t.AsyncTick(resume)
 			if !yield(struct{}{}) {
 				break
 			}
 		}
-		if seat != nil {
-			seat.Release(g)
-		}
 	})
 	next()
-}
-
-// runRawChained is benchcases.RunChained for rawCoroutineChain, which needs the IOContext.
-func runRawChained(b *testing.B, n int) {
-	ioc := executor.NewIOContext()
-	t := benchcases.NewTicker(ioc)
-	var next completion.Func[int]
-	next = func(int) {
-		if b.Loop() {
-			rawCoroutineChain(ioc, t, n, next)
-		}
-	}
-	b.ReportAllocs()
-	ioc.Post(func() { next(0) })
-	ioc.Run()
-	if t.Ticks() != b.N*n {
-		b.Fatalf("%d ticks for %d operations of %d steps", t.Ticks(), b.N, n)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/step")
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/beastgo/beast/internal/gid"
-	"github.com/beastgo/beast/internal/lend"
 )
 
 // IOContext is a queue of handlers and the run loop that runs them: Asio's io_context. Handlers
@@ -114,12 +113,6 @@ type runner struct {
 	fifos [2]fifo
 	wake  chan struct{}
 	timer *time.Timer
-	// seat names the coroutine this goroutine's running handler has switched to, which posts as
-	// this goroutine (see lent.go). Other goroutines read it when they post, so it sits on a cache
-	// line of its own, away from the fields above that the runner writes all the time.
-	_    [cacheLine]byte
-	seat lend.Seat
-	_    [cacheLine - 8]byte
 }
 
 // NewIOContext returns an empty context, not stopped.
@@ -191,10 +184,9 @@ func (c *IOContext) Restart() { c.stopped.Store(false) }
 func (c *IOContext) RunningInThisThread() bool { return c.current() != nil }
 
 // Post queues f. From a goroutine that is running one of the context's handlers, f goes to that
-// goroutine's private queue, with no lock, behind everything queued before it; so it does from a
-// spawned body (composed.Spawn) that such a handler is running.
+// goroutine's private queue, with no lock, behind everything queued before it.
 func (c *IOContext) Post(f func()) {
-	r := c.poster()
+	r := c.current()
 	if r != nil && r.running {
 		r.private.push(f)
 		return
@@ -238,7 +230,7 @@ func (c *IOContext) Dispatch(f func()) {
 // unit itself (OnWorkFinished) earlier in its batch, it takes that release back instead of making
 // an atomic operation (runner.work).
 func (c *IOContext) OnWorkStarted() {
-	if r := c.poster(); r != nil && r.running && r.work < 0 {
+	if r := c.current(); r != nil && r.running && r.work < 0 {
 		r.work++
 		return
 	}
@@ -249,7 +241,7 @@ func (c *IOContext) OnWorkStarted() {
 // from a handler of c, the release is settled when the handler's batch ends, which is as soon as
 // the context could find itself out of work anyway (the running handler counts as work).
 func (c *IOContext) OnWorkFinished() {
-	if r := c.poster(); r != nil && r.running {
+	if r := c.current(); r != nil && r.running {
 		r.work--
 		return
 	}
@@ -259,11 +251,7 @@ func (c *IOContext) OnWorkFinished() {
 }
 
 // current returns the caller's runner if the caller is inside a run call of c.
-func (c *IOContext) current() *runner { return c.lookup(false) }
-
-// lookup returns the caller's runner if the caller is inside a run call of c; failing that, with
-// seats, the runner whose seat names the caller (see poster).
-func (c *IOContext) lookup(seats bool) *runner {
+func (c *IOContext) current() *runner {
 	rs := c.runners.Load()
 	if rs == nil {
 		return nil
@@ -281,13 +269,6 @@ func (c *IOContext) lookup(seats bool) *runner {
 	for _, e := range *rs {
 		if e.g == g {
 			return e.r
-		}
-	}
-	if seats {
-		for _, e := range *rs {
-			if e.r.seat.Holder() == g {
-				return e.r
-			}
 		}
 	}
 	return nil
@@ -513,7 +494,7 @@ func (c *IOContext) enter() *runner {
 	// (a testing/synctest bubble only sees its own), and one allocation per call is nothing.
 	r := &runner{g: gid.Current(), wake: make(chan struct{}, 1)}
 	r.batch, r.private = &r.fifos[0], &r.fifos[1]
-	outer := c.poster()
+	outer := c.current()
 	c.mu.Lock()
 	if outer != nil && outer.private.len() > 0 {
 		// A nested run call (Poll from inside a handler) must see what the handler posted.
