@@ -62,6 +62,24 @@ func bbListenOn(t *testing.T, lo netip.AddrPort) *stdnet.TCPListener {
 	return ln
 }
 
+// bbAcceptFrom accepts, on ex, a connection that Go's net package dials to acc, and returns both
+// ends.
+func bbAcceptFrom(t *testing.T, acc *net.TCPAcceptor, ex executor.Executor) (net.AcceptResult, *stdnet.TCPConn) {
+	t.Helper()
+	fa := completion.NewFuture[net.AcceptResult]()
+	acc.AsyncAccept(ex, fa)
+	c, err := stdnet.DialTCP("tcp", nil, stdnet.TCPAddrFromAddrPort(acc.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := fa.Wait()
+	if ar.Err != nil {
+		c.Close()
+		t.Fatal(ar.Err)
+	}
+	return ar, c
+}
+
 // bbOpErrorOf checks that err is a *net.OpError with op and Net "tcp" whose Addr, when want is
 // valid, is want, printed as Go's net package prints it ("[::1]:port" for IPv6); it returns a
 // description of what is wrong, "" when nothing is.
@@ -194,17 +212,7 @@ func TestBlackboxErrorAddressesPerFamily(t *testing.T) {
 			if a := acc.Addr(); a.Addr() != fam.lo.Addr() || a.Port() == 0 {
 				t.Errorf("acceptor Addr = %v, want %v with a port", a, fam.lo.Addr())
 			}
-			fa := completion.NewFuture[net.AcceptResult]()
-			acc.AsyncAccept(nil, fa)
-			c, err := stdnet.DialTCP("tcp", nil, stdnet.TCPAddrFromAddrPort(acc.Addr()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ar := fa.Wait()
-			if ar.Err != nil {
-				c.Close()
-				t.Fatal(ar.Err)
-			}
+			ar, c := bbAcceptFrom(t, acc, nil)
 			client := bbAddrPort(t, c.LocalAddr())
 			if ra, err := ar.Socket.RemoteAddr(); err != nil || ra != client {
 				t.Errorf("accepted RemoteAddr = %v, %v; want the peer %v", ra, err, client)
@@ -249,17 +257,7 @@ func TestBlackboxManySocketsResetAtOnceNameTheirOwnPeers(t *testing.T) {
 			}
 			// Accepted, each on an executor of its own (a strand over the context).
 			ex := executor.NewStrand(r.ioc)
-			fa := completion.NewFuture[net.AcceptResult]()
-			acc.AsyncAccept(ex, fa)
-			c, err := stdnet.DialTCP("tcp", nil, stdnet.TCPAddrFromAddrPort(acc.Addr()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ar := fa.Wait()
-			if ar.Err != nil {
-				c.Close()
-				t.Fatal(ar.Err)
-			}
+			ar, c := bbAcceptFrom(t, acc, ex)
 			if ar.Socket.Executor() != executor.Executor(ex) {
 				t.Errorf("%s accepted %d: the socket's executor is %v, not the strand AsyncAccept was given", fam.name, i, ar.Socket.Executor())
 			}

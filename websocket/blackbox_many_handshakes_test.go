@@ -108,24 +108,34 @@ func (s *mhServer) open(c *mhServerConn, sock *net.TCPSocket) {
 				sock.Close() // a failed handshake closed it already; Close is final either way
 				return
 			}
-			var buf net.FlatBuffer
-			c.ws.AsyncRead(&buf, completion.Callback(func(r net.IOResult) {
-				if r.Err != nil {
-					c.first <- "error: " + r.Err.Error()
-					c.end <- mhEnd{err: r.Err}
-					return
-				}
-				c.first <- string(buf.Bytes())
-				c.ws.AsyncRead(net.NewFlatBuffer(0), completion.Callback(func(r net.IOResult) {
-					c.end <- mhEnd{err: r.Err, reason: c.ws.Reason(), sub: c.ws.Subprotocol()}
-				}))
-			}))
+			mhReadFirstThenEnd(c.ws, c.first, c.end, nil)
 			// The welcome leaves right behind the 101, so the client's handshake may read it
 			// with the response: its first read must deliver it.
 			c.ws.AsyncWrite([]byte(fmt.Sprintf("welcome %d", sockPort(sock))), completion.Detached[net.IOResult]())
 		})))
 		close(c.started)
 	})))
+}
+
+// mhReadFirstThenEnd reads a stream's first message into first, calls then (when not nil), and
+// keeps a read pending whose end (the peer's close) goes to end with the stream's Reason and
+// Subprotocol at that moment.
+func mhReadFirstThenEnd(ws *websocket.Stream, first chan<- string, end chan<- mhEnd, then func()) {
+	var buf net.FlatBuffer
+	ws.AsyncRead(&buf, completion.Callback(func(r net.IOResult) {
+		if r.Err != nil {
+			first <- "error: " + r.Err.Error()
+			end <- mhEnd{err: r.Err}
+			return
+		}
+		first <- string(buf.Bytes())
+		if then != nil {
+			then()
+		}
+		ws.AsyncRead(net.NewFlatBuffer(0), completion.Callback(func(r net.IOResult) {
+			end <- mhEnd{err: r.Err, reason: ws.Reason(), sub: ws.Subprotocol()}
+		}))
+	}))
 }
 
 func sockPort(s *net.TCPSocket) uint16 {
@@ -237,19 +247,9 @@ func startClient(t *testing.T, ex executor.Executor, addr netip.AddrPort, i int,
 					c.sock.Close()
 					return
 				}
-				var buf net.FlatBuffer
-				c.ws.AsyncRead(&buf, completion.Callback(func(r net.IOResult) {
-					if r.Err != nil {
-						c.first <- "error: " + r.Err.Error()
-						c.end <- mhEnd{err: r.Err}
-						return
-					}
-					c.first <- string(buf.Bytes())
+				mhReadFirstThenEnd(c.ws, c.first, c.end, func() {
 					c.ws.AsyncWrite([]byte(fmt.Sprintf("hello %d sub=%s", i, c.ws.Subprotocol())), completion.Detached[net.IOResult]())
-					c.ws.AsyncRead(net.NewFlatBuffer(0), completion.Callback(func(r net.IOResult) {
-						c.end <- mhEnd{err: r.Err, reason: c.ws.Reason(), sub: c.ws.Subprotocol()}
-					}))
-				}))
+				})
 			}))
 		})))
 	})
@@ -553,13 +553,11 @@ func mhRun(t *testing.T, runners int, strands bool) {
 
 // mhRawSrv is a raw server written with Go's net package, answering clients as their target says.
 type mhRawSrv struct {
-	ln      *stdnet.TCPListener
-	addr    netip.AddrPort
-	gotReq  sync.Map // target -> chan struct{}, closed once the request has been read
-	wg      sync.WaitGroup
-	t       *testing.T
-	echoed  sync.Map // target -> the close code the client echoed
-	doneAll sync.WaitGroup
+	ln     *stdnet.TCPListener
+	addr   netip.AddrPort
+	gotReq sync.Map // target -> chan struct{}, closed once the request has been read
+	wg     sync.WaitGroup
+	t      *testing.T
 }
 
 func mhRawServer(t *testing.T) *mhRawSrv {
@@ -605,10 +603,8 @@ func (s *mhRawSrv) serve(c *stdnet.TCPConn) {
 		b = append(b, rawFrame(true, websocket.OpClose, false, closePayload(uint16(4200+i), fmt.Sprintf("srv bye %d", i)))...)
 		c.Write(b)
 		fs, err := mhReadFrames(br, 1)
-		if err != nil || fs[0].op != websocket.OpClose || !fs[0].masked {
-			s.t.Errorf("raw server %d: the client's answer to its close: %v %v", i, fs, err)
-		} else {
-			s.echoed.Store(i, fs[0].closeCode())
+		if err != nil || fs[0].op != websocket.OpClose || !fs[0].masked || fs[0].closeCode() != websocket.CloseCode(4200+i) {
+			s.t.Errorf("raw server %d: the client's answer to its close: %v %v, want a masked echo of %d", i, fs, err, 4200+i)
 		}
 	case "refuse":
 		c.Write([]byte(fmt.Sprintf("HTTP/1.1 403 Forbidden\r\nX-Id: %d\r\nContent-Length: 4\r\n\r\nnope", i)))
