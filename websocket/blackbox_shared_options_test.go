@@ -354,3 +354,42 @@ func TestBBNetConnLiftsOnlyItsOwnLimit(t *testing.T) {
 		t.Fatalf("client read after the NetConn's Close: %v, Reason %+v; want ErrClosed and 1000", err, pairs[0].client.Reason())
 	}
 }
+
+// TestBBSetTimeoutWhileOthersHandshake: streams made from one Options with no timeouts. While one
+// server's opening handshake is pending (its client has not sent the request yet), another,
+// already open, sets a handshake timeout; a third is made afterwards from the same Options. Only
+// the stream that set it is bounded (its close against a silent peer fails with ErrTimeout); the
+// other two handshakes wait as long as the context runs, and then complete.
+func TestBBSetTimeoutWhileOthersHandshake(t *testing.T) {
+	o := &websocket.Options{CloseTimeout: time.Hour}
+	a := newBBPair(t, nettest.Options{}, nettest.Options{}, o, o)
+	soOpen(t, []*bbPair{a})
+	b := newBBPair(t, nettest.Options{}, nettest.Options{}, o, o)
+	bAcc := startErr(b.ioc, func(h completion.Handler[error]) { b.server.AsyncAccept(nil, h) })
+	for b.ioc.Poll() > 0 { // the handshake starts and waits for the request
+	}
+	b.ioc.Restart()
+	a.server.SetTimeout(websocket.Timeout{Handshake: idle})
+	c := newBBPair(t, nettest.Options{}, nettest.Options{}, o, o)
+	cAcc := startErr(c.ioc, func(h completion.Handler[error]) { c.server.AsyncAccept(nil, h) })
+	cl := startErr(a.ioc, func(h completion.Handler[error]) { a.server.AsyncClose(websocket.CloseReason{Code: 1000}, h) })
+	a.runBounded(t, "close of the stream that set a timeout", cl.done)
+	if !errors.Is(cl.err(), websocket.ErrTimeout) {
+		t.Fatalf("the close of the stream that set a handshake timeout: %v, want ErrTimeout", cl.err())
+	}
+	for _, x := range []struct {
+		name string
+		p    *bbPair
+		acc  *rec[error]
+	}{{"pending before SetTimeout", b, bAcc}, {"made after SetTimeout", c, cAcc}} {
+		x.p.wait(t, 3*idle)
+		if x.acc.done() {
+			t.Fatalf("%s: the server's handshake ended (%v) with no request: another stream's timeout reached it", x.name, x.acc.err())
+		}
+		hs := startErr(x.p.ioc, func(h completion.Handler[error]) { x.p.client.AsyncHandshake("example.com", "/", nil, h) })
+		x.p.runUntil(func() bool { return hs.done() && x.acc.done() })
+		if hs.err() != nil || x.acc.err() != nil {
+			t.Fatalf("%s: handshake %v, accept %v", x.name, hs.err(), x.acc.err())
+		}
+	}
+}
