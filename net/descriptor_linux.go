@@ -71,6 +71,9 @@ const (
 	opConnect
 	opAccept
 	opWaitRead // AsyncWaitRead: readable, nothing read
+	// opWriteAll is AsyncWrite on a socket: all of b, as many system calls as it takes, one
+	// completion. While it runs, b is what is left and res.N what has gone.
+	opWriteAll
 )
 
 // op is one direction's operation of a descriptor. It is reused by every operation in that
@@ -235,6 +238,28 @@ func (o *op) perform() (wouldBlock bool) {
 			o.res = IOResult{N: max(n, 0), Err: d.opError("write", os.NewSyscallError("write", err))}
 		} else {
 			o.res = IOResult{N: n}
+		}
+	case opWriteAll:
+		for len(o.b) > 0 {
+			if !d.maybeWritable {
+				return true
+			}
+			n, err := ignoringEINTR(func() (int, error) { return writeFD(d.fd, o.b) })
+			if err == unix.EAGAIN || (err == nil && n < len(o.b)) {
+				d.maybeWritable = d.hup
+			}
+			switch {
+			case err == unix.EAGAIN:
+				return true
+			case err != nil:
+				o.res.Err = d.opError("write", os.NewSyscallError("write", err))
+				return false
+			case n <= 0: // a socket does not do this; a write that takes nothing must not spin
+				o.res.Err = io.ErrNoProgress
+				return false
+			}
+			o.res.N += n
+			o.b = o.b[n:]
 		}
 	case opWriteBuffers:
 		if !d.maybeWritable {
@@ -453,7 +478,11 @@ func (d *descriptor) abortLocked(o *op, err error) {
 		d.mu.Unlock()
 		return
 	}
-	o.res = IOResult{Err: err}
+	n := 0
+	if o.kind == opWriteAll {
+		n = o.res.N // what has gone before the abort
+	}
+	o.res = IOResult{N: n, Err: err}
 	o.settle()
 	d.mu.Unlock()
 	o.completeLater(false)
@@ -533,7 +562,7 @@ func (d *descriptor) deliver(out outcome) {
 	d.ex.OnWorkFinished()
 	// On the handler's executor, where the handler belongs: invoke.Invoke spares a composed operation's slot its own check.
 	switch out.kind {
-	case opRead, opWrite, opWriteBuffers:
+	case opRead, opWrite, opWriteBuffers, opWriteAll:
 		invoke.Invoke(out.h.(completion.Handler[IOResult]), out.res)
 	case opConnect, opWaitRead:
 		invoke.Invoke(out.h.(completion.Handler[error]), out.res.Err)

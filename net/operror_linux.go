@@ -40,7 +40,7 @@ func (k opKind) name() string {
 	switch k {
 	case opRead:
 		return "read"
-	case opWrite, opWriteBuffers:
+	case opWrite, opWriteBuffers, opWriteAll:
 		return "write"
 	case opConnect:
 		return "dial"

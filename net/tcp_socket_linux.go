@@ -203,6 +203,13 @@ func (s *TCPSocket) AsyncWriteSomeBuffers(bufs [][]byte, h completion.Handler[IO
 	s.startIO(opWriteBuffers, nil, bufs, h)
 }
 
+// asyncWriteAll is AsyncWrite on the socket: the write direction's one operation, kept pending
+// until all of b has gone, so that it costs what one AsyncWriteSome does rather than a composed
+// operation's steps around it.
+func (s *TCPSocket) asyncWriteAll(b []byte, h completion.Handler[IOResult]) {
+	s.startIO(opWriteAll, b, nil, h)
+}
+
 func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.Handler[IOResult]) {
 	d := s.descriptor()
 	if d == nil {
@@ -222,6 +229,7 @@ func (s *TCPSocket) startIO(kind opKind, b []byte, bufs [][]byte, h completion.H
 		return
 	}
 	o.b, o.h = b, h
+	o.res = IOResult{} // opWriteAll counts what has gone in it
 	if kind == opWriteBuffers {
 		o.gather = gatherStates.Get().(*gatherState)
 		o.gather.bufs = bufs

@@ -11,7 +11,9 @@ import (
 
 // AsyncWrite writes all of b to s: Asio's async_write. It is a composed operation made of
 // s.AsyncWriteSome calls, and completes h exactly once on h's associated executor (s.Executor()
-// when it has none), never inside this call.
+// when it has none), never inside this call. On a TCPSocket on the epoll reactor it is instead
+// one operation of the socket's write direction that stays pending until all of b has gone:
+// the same contract, at the cost of one AsyncWriteSome.
 //
 // It completes with N == len(b) and a nil error, or with the number of bytes written before the
 // error that stopped it. An empty b completes at once (posted) with N == 0, writing nothing.
@@ -20,9 +22,19 @@ import (
 // h's context (completion.WithContext) ends, the write in flight is cancelled (if s supports it)
 // and AsyncWrite completes with the bytes written so far and the cancellation error.
 func AsyncWrite(s AsyncWriteStream, b []byte, h completion.Handler[IOResult]) {
+	if a, ok := s.(allWriter); ok {
+		a.asyncWriteAll(b, h)
+		return
+	}
 	w := writeAllStates.Get().(*writeAllState)
 	w.s, w.cur = s, b
 	w.op.Start(s.Executor(), h, w) // the state holds its Op and is its Body, from a pool
+}
+
+// allWriter is a stream that writes all of a buffer as one operation of its own, completing h as
+// AsyncWrite does: a TCPSocket on the epoll reactor.
+type allWriter interface {
+	asyncWriteAll(b []byte, h completion.Handler[IOResult])
 }
 
 // AsyncWriteBuffers writes all of bufs to s, one after the other: Asio's async_write with a
