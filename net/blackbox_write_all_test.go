@@ -142,6 +142,34 @@ func bbWAShutAndRead(t testing.TB, s *net.TCPSocket, p *bbWAPeer) []byte {
 	return p.wait()
 }
 
+// bbWAExec runs an IOContext with runners goroutines and returns it with a listener and the
+// executor for sockets: the context itself with one runner, a Strand over it with more.
+func bbWAExec(t testing.TB, runners int) (*bbRunner, *stdnet.TCPListener, executor.Executor) {
+	r := bbRun(t, runners)
+	if runners == 1 {
+		return r, bbStdListener(t), r.ioc
+	}
+	return r, bbStdListener(t), executor.NewStrand(r.ioc)
+}
+
+// bbWAWantWhole checks that a write completed with all of its size bytes and no error.
+func bbWAWantWhole(t testing.TB, what string, res net.IOResult, size int) {
+	t.Helper()
+	if res.Err != nil || res.N != size {
+		t.Errorf("%s: %d bytes, %v; want %d, nil", what, res.N, res.Err, size)
+	}
+}
+
+// bbWAOnceEach checks, once everything has settled, that each handler ran exactly once.
+func bbWAOnceEach(t testing.TB, what string, hs ...*bbOnce[net.IOResult]) {
+	t.Helper()
+	for i, h := range hs {
+		if n := h.count(); n != 1 {
+			t.Errorf("%s %d: the handler ran %d times", what, i, n)
+		}
+	}
+}
+
 // bbWAInCall tells a handler whether it runs inside the call that started its operation: the
 // caller marks its goroutine around the call.
 type bbWAInCall struct{ g atomic.Uint64 }
@@ -205,17 +233,13 @@ func TestBlackboxWriteAllLargeToASlowPeer(t *testing.T) {
 			var onRunner atomic.Bool
 			net.AsyncWrite(s, b, completion.Callback(func(res net.IOResult) { onRunner.Store(r.onRunner()); h.Complete(res) }))
 			res := bbWAWait(t, h, "the write")
-			if res.Err != nil || res.N != size {
-				t.Errorf("AsyncWrite: %d bytes, %v; want %d, nil", res.N, res.Err, size)
-			}
+			bbWAWantWhole(t, "AsyncWrite", res, size)
 			if !onRunner.Load() {
 				t.Errorf("the handler ran off the IOContext's Run goroutine")
 			}
 			bbWAPrefix(t, "whole write", bbWAShutAndRead(t, s, p), b, size)
 			r.stop()
-			if h.count() != 1 {
-				t.Errorf("the handler ran %d times", h.count())
-			}
+			bbWAOnceEach(t, "the write", h)
 		}},
 		{"bound to a strand, two runners", func(t *testing.T, ln *stdnet.TCPListener) {
 			r := bbRun(t, 2)
@@ -235,9 +259,7 @@ func TestBlackboxWriteAllLargeToASlowPeer(t *testing.T) {
 			})))
 			res := bbWAWait(t, h, "the write")
 			probe.end()
-			if res.Err != nil || res.N != size {
-				t.Errorf("AsyncWrite: %d bytes, %v; want %d, nil", res.N, res.Err, size)
-			}
+			bbWAWantWhole(t, "AsyncWrite", res, size)
 			if n := probe.overlap.Load(); n != 0 {
 				t.Errorf("the handler bound to the strand ran beside the strand's other handlers (%d overlaps)", n)
 			}
@@ -246,9 +268,7 @@ func TestBlackboxWriteAllLargeToASlowPeer(t *testing.T) {
 			}
 			bbWAPrefix(t, "whole write", bbWAShutAndRead(t, s, p), b, size)
 			r.stop()
-			if h.count() != 1 {
-				t.Errorf("the handler ran %d times", h.count())
-			}
+			bbWAOnceEach(t, "the write", h)
 		}},
 		{"bound to another IOContext", func(t *testing.T, ln *stdnet.TCPListener) {
 			r1 := bbRun(t, 1)
@@ -263,18 +283,14 @@ func TestBlackboxWriteAllLargeToASlowPeer(t *testing.T) {
 				h.Complete(res)
 			})))
 			res := bbWAWait(t, h, "the write")
-			if res.Err != nil || res.N != size {
-				t.Errorf("AsyncWrite: %d bytes, %v; want %d, nil", res.N, res.Err, size)
-			}
+			bbWAWantWhole(t, "AsyncWrite", res, size)
 			if !on2.Load() || on1.Load() {
 				t.Errorf("the handler bound to the second IOContext ran on its runner: %v, on the socket's: %v", on2.Load(), on1.Load())
 			}
 			bbWAPrefix(t, "whole write", bbWAShutAndRead(t, s, p), b, size)
 			r1.stop()
 			r2.stop()
-			if h.count() != 1 {
-				t.Errorf("the handler ran %d times", h.count())
-			}
+			bbWAOnceEach(t, "the write", h)
 		}},
 	}
 	for _, c := range cases {
@@ -330,9 +346,7 @@ func TestBlackboxWriteAllCountsWorkOnBothContexts(t *testing.T) {
 	if handlerG != g2.Load() {
 		t.Errorf("the handler ran on goroutine %d, not the second context's Run goroutine %d", handlerG, g2.Load())
 	}
-	if res.Err != nil || res.N != size {
-		t.Errorf("AsyncWrite: %d bytes, %v; want %d, nil", res.N, res.Err, size)
-	}
+	bbWAWantWhole(t, "AsyncWrite", res, size)
 	bbWAPrefix(t, "whole write", bbWAShutAndRead(t, s, p), b, size)
 }
 
@@ -371,9 +385,7 @@ func TestBlackboxWriteAllContextDoneBeforeTheCall(t *testing.T) {
 		t.Errorf("the peer got %q from a write whose context was done", got)
 	}
 	r.stop()
-	if h.count() != 1 {
-		t.Errorf("the handler ran %d times", h.count())
-	}
+	bbWAOnceEach(t, "the write", h)
 }
 
 // The handler's context cancelled from another goroutine right as AsyncWrite starts (just before,
@@ -382,12 +394,7 @@ func TestBlackboxWriteAllContextDoneBeforeTheCall(t *testing.T) {
 func TestBlackboxWriteAllContextCancelledAsTheWriteStarts(t *testing.T) {
 	b := bbPattern(3, bbWABig)
 	for _, runners := range []int{1, 2} {
-		r := bbRun(t, runners)
-		ln := bbStdListener(t)
-		var ex executor.Executor = r.ioc
-		if runners > 1 {
-			ex = executor.NewStrand(r.ioc)
-		}
+		r, ln, ex := bbWAExec(t, runners)
 		for i := range 30 {
 			s, peer := bbWAConn(t, ex, ln)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -424,12 +431,7 @@ func TestBlackboxWriteAllContextCancelledAsTheWriteStarts(t *testing.T) {
 func TestBlackboxWriteAllContextCancelledMidway(t *testing.T) {
 	b := bbPattern(4, bbWABig)
 	for _, runners := range []int{1, 2} {
-		r := bbRun(t, runners)
-		ln := bbStdListener(t)
-		var ex executor.Executor = r.ioc
-		if runners > 1 {
-			ex = executor.NewStrand(r.ioc)
-		}
+		r, ln, ex := bbWAExec(t, runners)
 		for _, mark := range []int{1, 4096, 1 << 20, 3<<20 + 5} {
 			s, peer := bbWAConn(t, ex, ln)
 			ctx, cancel := context.WithCancelCause(context.Background())
@@ -508,12 +510,7 @@ func TestBlackboxWriteAllCloseAndCancelMidway(t *testing.T) {
 		fromHandler bool
 	}
 	for _, runners := range []int{1, 2} {
-		r := bbRun(t, runners)
-		ln := bbStdListener(t)
-		var ex executor.Executor = r.ioc
-		if runners > 1 {
-			ex = executor.NewStrand(r.ioc)
-		}
+		r, ln, ex := bbWAExec(t, runners)
 		for _, hw := range []how{{"Cancel", false, false}, {"Close", true, false}, {"Cancel from a read's handler", false, true}, {"Close from a read's handler", true, true}} {
 			for _, mark := range []int{1, 300000, 2 << 20} {
 				s, peer := bbWAConn(t, ex, ln)
@@ -657,12 +654,7 @@ func TestBlackboxWriteAllCloseAndCancelRacingTheCall(t *testing.T) {
 func TestBlackboxWriteAllPeerResetsMidway(t *testing.T) {
 	b := bbPattern(8, bbWABig)
 	for _, runners := range []int{1, 2} {
-		r := bbRun(t, runners)
-		ln := bbStdListener(t)
-		var ex executor.Executor = r.ioc
-		if runners > 1 {
-			ex = executor.NewStrand(r.ioc)
-		}
+		r, ln, ex := bbWAExec(t, runners)
 		var hs []*bbOnce[net.IOResult]
 		for _, mark := range []int{1, 500000, 3 << 20} {
 			s, peer := bbWAConn(t, ex, ln)
@@ -691,11 +683,7 @@ func TestBlackboxWriteAllPeerResetsMidway(t *testing.T) {
 			s.Close()
 		}
 		r.stop()
-		for i, h := range hs {
-			if h.count() != 1 {
-				t.Errorf("write %d: the handler ran %d times", i, h.count())
-			}
-		}
+		bbWAOnceEach(t, "write", hs...)
 	}
 }
 
@@ -763,11 +751,7 @@ func TestBlackboxWriteAllSecondWriteInProgress(t *testing.T) {
 		}
 		bbWAPrefix(t, "the first write beside second ones", bbWAShutAndRead(t, s, p), b, len(b))
 		r.stop()
-		for i, h := range append(seconds, first) {
-			if h.count() != 1 {
-				t.Errorf("handler %d ran %d times", i, h.count())
-			}
-		}
+		bbWAOnceEach(t, "write (the last the first)", append(seconds, first)...)
 	}
 }
 
@@ -783,12 +767,7 @@ func TestBlackboxWriteAllBackToBackFromHandlers(t *testing.T) {
 		all = append(all, bufs[i]...)
 	}
 	for _, runners := range []int{1, 2} {
-		r := bbRun(t, runners)
-		ln := bbStdListener(t)
-		var ex executor.Executor = r.ioc
-		if runners > 1 {
-			ex = executor.NewStrand(r.ioc)
-		}
+		r, ln, ex := bbWAExec(t, runners)
 		s, peer := bbWAConn(t, ex, ln)
 		p := bbWARead(t, peer, 999, 0, false, bbWASlow)
 		var in bbWAInCall
@@ -897,11 +876,7 @@ func TestBlackboxWriteAllEmptyBuffer(t *testing.T) {
 	}
 	r.stop()
 	r2.stop()
-	for i, h := range hs {
-		if h.count() != 1 {
-			t.Errorf("empty write %d: handler ran %d times", i, h.count())
-		}
-	}
+	bbWAOnceEach(t, "empty write", hs...)
 }
 
 // Several Run goroutines on one IOContext, several sockets each on a Strand of its own, each with a
