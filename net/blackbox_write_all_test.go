@@ -980,3 +980,93 @@ func TestBlackboxWriteAllSeveralRunnersSocketsOnStrands(t *testing.T) {
 	}
 	r.stop()
 }
+
+// A write's context cancelled as the write ends, while the next write (no context of its own) is
+// started from its handler: the cancellation reaches at most the write it was bound to, never the
+// next one, which writes all of its bytes; the peer gets what the first wrote, then the second.
+func TestBlackboxWriteAllStaleContextSparesTheNextWrite(t *testing.T) {
+	first := bbPattern(10, 200000)
+	second := bbPattern(11, 1<<20)
+	for _, runners := range []int{1, 2} {
+		r, ln, ex := bbWAExec(t, runners)
+		for i := range 20 {
+			s, peer := bbWAConn(t, ex, ln)
+			p := bbWARead(t, peer, 64<<10, 0, false, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			h1, h2 := bbNewOnce[net.IOResult](), bbNewOnce[net.IOResult]()
+			firstDone := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if i%2 == 0 {
+					<-firstDone
+				}
+				for range i % 4 {
+					runtime.Gosched()
+				}
+				cancel()
+			})
+			net.AsyncWrite(s, first, completion.WithContext(ctx, completion.Callback(func(res net.IOResult) {
+				net.AsyncWrite(s, second, h2)
+				close(firstDone)
+				h1.Complete(res)
+			})))
+			r1 := bbWAWait(t, h1, "the first write")
+			r2 := bbWAWait(t, h2, "the second write")
+			wg.Wait()
+			if r1.Err != nil {
+				bbWantAbortCtx(t, "the first write", r1.Err, context.Canceled)
+			} else if r1.N != len(first) {
+				t.Errorf("the first write succeeded with %d of %d bytes", r1.N, len(first))
+			}
+			bbWAWantWhole(t, "the second write, after a cancelled context of the first", r2, len(second))
+			want := append(first[:r1.N:r1.N], second...)
+			bbWAPrefix(t, "two writes", bbWAShutAndRead(t, s, p), want, len(want))
+			s.Close()
+			peer.Close()
+			if t.Failed() {
+				t.Fatalf("%d runners, round %d: first %+v, second %+v", runners, i, r1, r2)
+			}
+		}
+		r.stop()
+	}
+}
+
+// The handler's context cancelled, Close and Cancel all at once from three goroutines while a
+// write is pending midway: the handler runs exactly once, with ErrOperationAborted and N so far,
+// and the peer gets exactly N bytes.
+func TestBlackboxWriteAllContextCloseAndCancelTogether(t *testing.T) {
+	b := bbPattern(12, bbWABig)
+	r, ln, ex := bbWAExec(t, 2)
+	var hs []*bbOnce[net.IOResult]
+	for i := range 20 {
+		s, peer := bbWAConn(t, ex, ln)
+		p := bbWARead(t, peer, 2000, 100000+i*1000, true, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		h := bbNewOnce[net.IOResult]()
+		hs = append(hs, h)
+		net.AsyncWrite(s, b, completion.WithContext(ctx, h))
+		<-p.reached
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for k, f := range []func(){cancel, func() { s.Close() }, func() { s.Cancel() }} {
+			wg.Go(func() {
+				<-start
+				for range (i + k) % 3 {
+					runtime.Gosched()
+				}
+				f()
+			})
+		}
+		close(start)
+		wg.Wait()
+		res := bbWAWait(t, h, "the write stopped three ways")
+		if !errors.Is(res.Err, completion.ErrOperationAborted) || res.N < 100000+i*1000 || res.N >= len(b) {
+			t.Errorf("round %d: %d bytes, %v; want part of %d and ErrOperationAborted", i, res.N, res.Err, len(b))
+		}
+		p.release()
+		bbWAPrefix(t, "the write stopped three ways", p.wait(), b, res.N)
+		peer.Close()
+	}
+	r.stop()
+	bbWAOnceEach(t, "the write stopped three ways", hs...)
+}
