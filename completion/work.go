@@ -7,8 +7,13 @@ import "github.com/beastgo/beast/executor"
 // (Asio's handler_work). Neither context's Run returns while the operation is pending.
 //
 // An I/O object makes one with [StartWork] when an operation starts and calls [Work.Finish] once,
-// after the handler has run (or, for a handler that runs on the I/O executor, just before, as Asio
-// resets its work guard before the upcall). The zero Work holds nothing; Finish on it panics.
+// as it hands the handler over: just before calling it when it runs on the I/O executor (Asio
+// resets its work guard before the upcall), and once it has been dispatched to its own executor
+// otherwise, whose context then counts it as a queued handler. So, as in Asio, the I/O executor's
+// context may run out of work, and its Run return, while a handler on another executor has yet to
+// run: a handler that starts more work on the I/O context needs a work guard there
+// ([executor.MakeWorkGuard]) or a Run called again. The zero Work holds nothing; Finish on it
+// panics.
 type Work struct {
 	io      executor.Executor
 	handler executor.Executor

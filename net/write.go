@@ -13,7 +13,9 @@ import (
 // s.AsyncWriteSome calls, and completes h exactly once on h's associated executor (s.Executor()
 // when it has none), never inside this call. On a TCPSocket on the epoll reactor it is instead
 // one operation of the socket's write direction that stays pending until all of b has gone:
-// the same contract, at the cost of one AsyncWriteSome.
+// the same contract, at the cost of one AsyncWriteSome. There even an empty b holds the write
+// direction until h runs, as AsyncWriteSome of nothing does: another write started meanwhile
+// fails with ErrInProgress.
 //
 // It completes with N == len(b) and a nil error, or with the number of bytes written before the
 // error that stopped it. An empty b completes at once (posted) with N == 0, writing nothing.
