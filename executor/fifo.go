@@ -93,6 +93,12 @@ func (q *fifo) append(other *fifo) {
 
 // take moves up to max handlers from the front of q to the back of dst.
 func (q *fifo) take(dst *fifo, max int) {
+	if max >= q.n && dst.n == 0 {
+		// All of it into an empty batch: swap the two, each keeping its chunks, rather than move
+		// the handlers one by one (a sixth of a post-then-run's time).
+		*q, *dst = *dst, *q
+		return
+	}
 	for ; max > 0 && q.n > 0; max-- {
 		dst.push(q.pop())
 	}

@@ -82,3 +82,28 @@ func TestFifoAppendPushFrontTake(t *testing.T) {
 		t.Fatalf("order (-want +got):\n%s", diff)
 	}
 }
+
+// take of everything into an empty fifo swaps the two; into a fifo that holds handlers, or of
+// less than everything, it moves them one by one. Either way the order holds and both fifos stay
+// usable: the one taken from can be filled and drained again.
+func TestFifoTakeAll(t *testing.T) {
+	var q, dst fifo
+	var got []int
+	record(&dst, &got, 0, 3)
+	drain(&dst) // dst: empty, with a chunk
+	got = nil
+	record(&q, &got, 0, chunkSize+10) // across two chunks
+	q.take(&dst, chunkSize+10)        // all of it, into an empty fifo
+	if q.len() != 0 || dst.len() != chunkSize+10 {
+		t.Fatalf("after taking all: q %d, dst %d", q.len(), dst.len())
+	}
+	record(&q, &got, chunkSize+10, chunkSize+20) // q is usable
+	q.take(&dst, 1<<30)                          // all of it, into a fifo that holds handlers
+	record(&q, &got, chunkSize+20, chunkSize+30)
+	q.take(&dst, 4) // part of it
+	drain(&dst)
+	drain(&q)
+	if diff := cmp.Diff(seq(0, chunkSize+30), got); diff != "" {
+		t.Fatalf("order (-want +got):\n%s", diff)
+	}
+}
