@@ -91,11 +91,18 @@ type runnerRef struct {
 type runner struct {
 	g       uintptr // the goroutine, from gid.Current
 	running bool    // inside a handler: Post may use private, Dispatch may run inline
-	inHook  bool    // inside the idle hook's Wait: its posts must not wake the hook itself
+	// open is set for a run call with no limit on handlers and no deadline (Run, Poll): only
+	// there is a handler deferred now sure to run in this call (see continueInPlace).
+	open   bool
+	inHook bool // inside the idle hook's Wait: its posts must not wake the hook itself
 	// hookUnit is set while the hook's posts hold their one unit of work (see Post).
 	hookUnit bool
-	batch    *fifo // handlers taken from the queue, run in order without the lock
-	ran      int   // handlers of batch run and not yet subtracted from work
+	// nested counts the handlers Dispatch is running inline, inside another handler of r's
+	// batch. A handler that panics through one and is recovered leaves it raised, which only
+	// turns continueInPlace off for the rest of the run call.
+	nested int32
+	batch  *fifo // handlers taken from the queue, run in order without the lock
+	ran    int   // handlers of batch run and not yet subtracted from work
 	// sincePoll counts the handlers run since this runner last waited in the idle hook: past
 	// hookPollEvery, it polls the hook before its next batch (see next).
 	sincePoll int
@@ -220,7 +227,9 @@ func (c *IOContext) Defer(f func()) { c.Post(f) }
 // otherwise.
 func (c *IOContext) Dispatch(f func()) {
 	if r := c.current(); r != nil && r.running {
+		r.nested++
 		f()
+		r.nested--
 		return
 	}
 	c.Post(f)
@@ -252,12 +261,16 @@ func (c *IOContext) OnWorkFinished() {
 
 // current returns the caller's runner if the caller is inside a run call of c.
 func (c *IOContext) current() *runner {
-	rs := c.runners.Load()
-	if rs == nil {
+	if c.runners.Load() == nil {
 		return nil
 	}
-	g := gid.Current()
-	if g == 0 {
+	return c.runnerOf(gid.Current())
+}
+
+// runnerOf returns goroutine g's runner if g is inside a run call of c.
+func (c *IOContext) runnerOf(g uintptr) *runner {
+	rs := c.runners.Load()
+	if rs == nil || g == 0 {
 		return nil
 	}
 	if c.soloG.Load() == g {
@@ -272,6 +285,26 @@ func (c *IOContext) current() *runner {
 		}
 	}
 	return nil
+}
+
+// continueInPlace reports whether a handler that goroutine g would defer now, at the very end of
+// the handler it is running, is the next handler g would run anyway: g runs the handler straight
+// from its batch (not inline through Dispatch) in a run call with no limit or deadline, nothing
+// follows the handler in its batch or was posted by it, nothing is queued and no runner sleeps
+// (so finish would keep the deferred handler on g), the context is not stopped, and the reactor
+// is not due for a look. Then the caller may run that handler itself instead of deferring it,
+// and this counts it as run towards the reactor's next look. A [Strand] asks at the end of each
+// turn: its next turn runs with no trip through the queue, in exactly the order and with exactly
+// the fairness that deferring it would give.
+func (c *IOContext) continueInPlace(g uintptr) bool {
+	r := c.runnerOf(g)
+	if r == nil || !r.running || !r.open || r.nested != 0 || r.batch.len() != 0 || r.private.len() != 0 ||
+		r.sincePoll+r.ran >= hookPollEvery || c.queued.Load() != 0 || c.idleCount.Load() != 0 ||
+		c.stopped.Load() {
+		return false
+	}
+	r.sincePoll++
+	return true
 }
 
 func (c *IOContext) stopIfOutOfWork() {
@@ -326,6 +359,7 @@ func wake(r *runner) {
 func (c *IOContext) run(limit int, block bool, deadline time.Time) (n int) {
 	r := c.enter()
 	defer c.leave(r)
+	r.open = limit == math.MaxInt && deadline.IsZero()
 	polled := false
 	for n < limit && !c.stopped.Load() {
 		if r.batch.len() == 0 && !c.next(r, limit-n, block, deadline, &polled) {

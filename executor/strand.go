@@ -16,7 +16,11 @@ import (
 // A strand runs its handlers in turns, each turn a handler of the inner executor that runs what
 // was queued when it began; what is submitted meanwhile runs in the next turn, deferred to the
 // inner executor, so a strand that keeps posting to itself never starves the inner executor's
-// other handlers. Submissions from outside the running turn are queued under the strand's lock.
+// other handlers. Over an [IOContext] (or a [ThreadPool]), a turn whose handlers posted only to
+// the strand runs the next turn itself when the context would run that turn next on the same
+// goroutine anyway: nothing else queued or posted, no runner asleep, a run call with no limit or
+// deadline, and the reactor not due for a look. Order and fairness are those of the deferred
+// turn; the trip through the context's queue is saved. Submissions from outside the running turn are queued under the strand's lock.
 // A handler of the turn queues its own on a private list without the lock, but only while nothing
 // is queued from outside: such a submission may have happened before the handler's, so from then
 // on the handler's submissions join the locked queue behind it. The order of the calls is the
@@ -24,6 +28,9 @@ import (
 type Strand struct {
 	inner Executor
 	turn  func() // s.runTurn, bound once so that scheduling a turn allocates nothing
+	// here is inner when it can tell that a turn deferred at the end of this one would be the
+	// next handler of the goroutine anyway (an IOContext; see runTurn); nil otherwise.
+	here inPlaceRunner
 
 	mu        sync.Mutex
 	queue     fifo // submitted from outside the running turn, and from inside it once this is not empty
@@ -44,7 +51,15 @@ func NewStrand(inner Executor) *Strand {
 	s := &Strand{inner: inner}
 	s.batch, s.private = &s.fifos[0], &s.fifos[1]
 	s.turn = s.runTurn
+	s.here, _ = inner.(inPlaceRunner)
 	return s
+}
+
+// inPlaceRunner is an executor that can answer, for a handler ending on its goroutine g, whether a
+// handler deferred now would be the next one g runs, counting it as run if so
+// (IOContext.continueInPlace).
+type inPlaceRunner interface {
+	continueInPlace(g uintptr) bool
 }
 
 // Inner returns the executor the strand runs its turns on (Asio's get_inner_executor).
@@ -137,7 +152,8 @@ func (s *Strand) runTurn() {
 		s.queued.Store(0)
 		s.mu.Unlock()
 	}
-	s.owner.Store(gid.Current())
+	g := gid.Current()
+	s.owner.Store(g)
 	done := false
 	defer func() {
 		if !done { // a handler panicked: keep the strand consistent and let the panic go on
@@ -147,8 +163,20 @@ func (s *Strand) runTurn() {
 			}
 		}
 	}()
-	for s.batch.len() > 0 {
-		s.batch.pop()()
+	for {
+		for s.batch.len() > 0 {
+			s.batch.pop()()
+		}
+		// The next turn would be the private list alone (nothing queued from outside, as in
+		// prepareNextTurn's first case). If the inner executor would run that turn next on this
+		// goroutine anyway, with nothing of its own in between, run it here: the order and the
+		// fairness are those of deferring it, without the trip through the inner executor's
+		// queue and the turn's start and end. The inner executor counts it as a handler run, so
+		// its other handlers and its reactor get their turn as they would.
+		if s.private.len() == 0 || s.queued.Load() != 0 || s.here == nil || !s.here.continueInPlace(g) {
+			break
+		}
+		s.batch, s.private = s.private, s.batch
 	}
 	s.owner.Store(0)
 	done = true
