@@ -101,8 +101,11 @@ type runner struct {
 	// batch. A handler that panics through one and is recovered leaves it raised, which only
 	// turns continueInPlace off for the rest of the run call.
 	nested int32
-	batch  *fifo // handlers taken from the queue, run in order without the lock
-	ran    int   // handlers of batch run and not yet subtracted from work
+	// inPlace counts the handlers run in place (continueInPlace) during the current handler of
+	// batch; runBatch adds them to what the run call returns.
+	inPlace int
+	batch   *fifo // handlers taken from the queue, run in order without the lock
+	ran     int   // handlers of batch run and not yet subtracted from work
 	// sincePoll counts the handlers run since this runner last waited in the idle hook: past
 	// hookPollEvery, it polls the hook before its next batch (see next).
 	sincePoll int
@@ -293,7 +296,7 @@ func (c *IOContext) runnerOf(g uintptr) *runner {
 // follows the handler in its batch or was posted by it, nothing is queued and no runner sleeps
 // (so finish would keep the deferred handler on g), the context is not stopped, and the reactor
 // is not due for a look. Then the caller may run that handler itself instead of deferring it,
-// and this counts it as run towards the reactor's next look. A [Strand] asks at the end of each
+// and this counts it as run: in what the run call returns and towards the reactor's next look. A [Strand] asks at the end of each
 // turn: its next turn runs with no trip through the queue, in exactly the order and with exactly
 // the fairness that deferring it would give.
 func (c *IOContext) continueInPlace(g uintptr) bool {
@@ -304,6 +307,7 @@ func (c *IOContext) continueInPlace(g uintptr) bool {
 		return false
 	}
 	r.sincePoll++
+	r.inPlace++
 	return true
 }
 
@@ -389,6 +393,8 @@ func (c *IOContext) runBatch(r *runner, limit int, deadline time.Time) int {
 		}
 	}
 	r.running = false
+	n += r.inPlace // only a run call with no limit has any (r.open)
+	r.inPlace = 0
 	return n
 }
 
@@ -530,8 +536,14 @@ func (c *IOContext) enter() *runner {
 	r.batch, r.private = &r.fifos[0], &r.fifos[1]
 	outer := c.current()
 	c.mu.Lock()
-	if outer != nil && outer.private.len() > 0 {
-		// A nested run call (Poll from inside a handler) must see what the handler posted.
+	if outer != nil && (outer.private.len() > 0 || outer.batch.len() > 0) {
+		// A nested run call (Poll from inside a handler) must see what the handler posted, and in
+		// the order of the posts, as in Asio, where the handlers that follow the running one are
+		// still on the queue: they go back to its front, what the handler posted to its back.
+		if rest := outer.batch.len(); rest > 0 {
+			c.queue.pushFront(outer.batch)
+			c.work.Add(-int64(rest))
+		}
 		c.queue.append(outer.private)
 		c.queued.Store(int64(c.queue.len()))
 	}

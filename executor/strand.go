@@ -14,7 +14,8 @@ import (
 // executor run concurrently with each other.
 //
 // A strand runs its handlers in turns, each turn a handler of the inner executor that runs what
-// was queued when it began; what is submitted meanwhile runs in the next turn, deferred to the
+// was queued when the turn before it ended (or, for an idle strand, when it began); what is
+// submitted meanwhile runs in a later turn, deferred to the
 // inner executor, so a strand that keeps posting to itself never starves the inner executor's
 // other handlers. Over an [IOContext] (or a [ThreadPool]), a turn whose handlers posted only to
 // the strand runs the next turn itself when the context would run that turn next on the same
