@@ -52,7 +52,8 @@ var netEchoCases = []netEchoCase{{1 << 10, 32, false}, {16, 32, false}, {64 << 1
 // netEchoServers are the group's servers, in the order the table prints them; the Asio one last.
 var netEchoServers = []serverInfo{
 	{"echo-beastgo", "beastgo, one Run goroutine (README echo)", true, false},
-	{"echo-beastgo-bound", "beastgo, one Run goroutine, handlers made once", true, false},
+	{"echo-beastgo-pool", "beastgo, one IOContext, a Run goroutine per core", true, false},
+	{"echo-beastgo-percore", "beastgo, an IOContext per core", true, false},
 	{"echo-gonet", "Go net, a goroutine per connection", false, false},
 	{"echo-asio", "Asio, one thread", false, true},
 }

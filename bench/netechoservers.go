@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"syscall"
 
 	"github.com/beastgo/beast/completion"
@@ -25,7 +26,8 @@ const tcpEchoBuf = 4096
 
 func init() {
 	servers["echo-beastgo"] = serveBeastEcho
-	servers["echo-beastgo-bound"] = serveBeastEchoBound
+	servers["echo-beastgo-pool"] = serveBeastEchoPool
+	servers["echo-beastgo-percore"] = serveBeastEchoPerCore
 	servers["echo-gonet"] = serveGoNetEcho
 	servers["echo-asio"] = serveAsioEcho
 }
@@ -63,69 +65,67 @@ func startReadmeSession(sock *beastnet.TCPSocket) {
 	s.sock.AsyncReadSome(s.buf[:], s.onRead)
 }
 
-// serveBeastEchoBound is the same server with the write completed by AsyncWriteSome calls rather
-// than net.AsyncWrite: what the composed write costs shows as the difference between the two.
-func serveBeastEchoBound(addr string) (string, error) {
-	return serveBeastTCP(addr, startBoundSession)
-}
-
-// boundSession is an echo session whose handlers are made once.
-type boundSession struct {
-	sock          *beastnet.TCPSocket
-	buf           [tcpEchoBuf]byte
-	n, w          int
-	onRead, wrote completion.Func[beastnet.IOResult]
-}
-
-func startBoundSession(sock *beastnet.TCPSocket) {
-	s := &boundSession{sock: sock}
-	s.onRead = func(r beastnet.IOResult) {
-		if r.Err != nil {
-			s.sock.Close()
-			return
-		}
-		s.n, s.w = r.N, 0
-		s.sock.AsyncWriteSome(s.buf[:s.n], s.wrote)
-	}
-	s.wrote = func(r beastnet.IOResult) {
-		if r.Err != nil {
-			s.sock.Close()
-			return
-		}
-		if s.w += r.N; s.w < s.n {
-			s.sock.AsyncWriteSome(s.buf[s.w:s.n], s.wrote)
-			return
-		}
-		s.sock.AsyncReadSome(s.buf[:], s.onRead)
-	}
-	s.sock.AsyncReadSome(s.buf[:], s.onRead)
-}
-
 // serveBeastTCP listens on addr with a TCPAcceptor on one IOContext run by one goroutine, and
 // hands each accepted socket to session, on the Run goroutine.
 func serveBeastTCP(addr string, session func(*beastnet.TCPSocket)) (string, error) {
+	return serveBeastTCPOn(addr, 1, 1, session)
+}
+
+// serveBeastEchoPool is the README's session on one IOContext run by a goroutine per core: Beast's
+// advanced server, one io_context run by N threads.
+func serveBeastEchoPool(addr string) (string, error) {
+	return serveBeastTCPOn(addr, 1, runtime.GOMAXPROCS(0), startReadmeSession)
+}
+
+// serveBeastEchoPerCore is the README's session on an IOContext per core, each run by one
+// goroutine, the accepted connections dealt to them in turn: Asio's io_context per core.
+func serveBeastEchoPerCore(addr string) (string, error) {
+	return serveBeastTCPOn(addr, runtime.GOMAXPROCS(0), 1, startReadmeSession)
+}
+
+// serveBeastTCPOn listens on addr with a TCPAcceptor on the first of contexts IOContexts, each
+// run by runners goroutines, and hands the accepted sockets to the contexts in turn: each socket
+// is opened on its context and session starts on it.
+func serveBeastTCPOn(addr string, contexts, runners int, session func(*beastnet.TCPSocket)) (string, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return "", err
 	}
-	ioc := executor.NewIOContext()
-	acc := beastnet.NewTCPAcceptor(ioc)
+	iocs := make([]*executor.IOContext, contexts)
+	for i := range iocs {
+		iocs[i] = executor.NewIOContext()
+	}
+	acc := beastnet.NewTCPAcceptor(iocs[0])
 	if err := acc.Listen(ap, 0); err != nil {
 		return "", err
 	}
+	accepted := 0
 	var accept func()
 	accept = func() {
-		acc.AsyncAccept(nil, completion.Callback(func(r beastnet.AcceptResult) {
+		ioc := iocs[accepted%contexts]
+		acc.AsyncAccept(ioc, completion.Callback(func(r beastnet.AcceptResult) {
 			if r.Err != nil {
 				log.Printf("bench server: accept: %v", r.Err) // the log goes to stderr
 				return
 			}
-			session(r.Socket)
+			accepted++
+			if ioc == iocs[0] {
+				session(r.Socket)
+			} else {
+				ioc.Post(func() { session(r.Socket) })
+			}
 			accept()
 		}))
 	}
 	accept()
-	go ioc.Run() // the pending accept keeps Run in; the process's exit ends it
+	for _, ioc := range iocs {
+		// The guard is never reset: a context with no connection yet must stay in Run; the
+		// process's exit ends the goroutines.
+		executor.MakeWorkGuard(ioc)
+		for range runners {
+			go ioc.Run()
+		}
+	}
 	return acc.Addr().String(), nil
 }
 
