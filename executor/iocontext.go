@@ -293,17 +293,17 @@ func (c *IOContext) runnerOf(g uintptr) *runner {
 // continueInPlace reports whether a handler that goroutine g would defer now, at the very end of
 // the handler it is running, is the next handler g would run anyway: g runs the handler straight
 // from its batch (not inline through Dispatch) in a run call with no limit or deadline, nothing
-// follows the handler in its batch or was posted by it, nothing is queued and no runner sleeps
-// (so finish would keep the deferred handler on g), the context is not stopped, and the reactor
-// is not due for a look. Then the caller may run that handler itself instead of deferring it,
-// and this counts it as run: in what the run call returns and towards the reactor's next look. A [Strand] asks at the end of each
-// turn: its next turn runs with no trip through the queue, in exactly the order and with exactly
-// the fairness that deferring it would give.
+// follows the handler in its batch or was posted by it, nothing is queued and no runner sleeps (so
+// finish would keep the deferred handler on g), the context is not stopped, and the reactor is not
+// due for a look. Then the caller may run that handler itself instead of deferring it, and this
+// counts it as run: in what the run call returns and towards the reactor's next look. A [Strand]
+// asks at the end of each turn: its next turn runs with no trip through the queue, in exactly the
+// order and with exactly the fairness that deferring it would give.
 func (c *IOContext) continueInPlace(g uintptr) bool {
 	r := c.runnerOf(g)
-	if r == nil || !r.running || !r.open || r.nested != 0 || r.batch.len() != 0 || r.private.len() != 0 ||
-		r.sincePoll+r.ran >= hookPollEvery || c.queued.Load() != 0 || c.idleCount.Load() != 0 ||
-		c.stopped.Load() {
+	if r == nil || !r.running || !r.open || r.nested != 0 ||
+		r.batch.len() != 0 || r.private.len() != 0 || r.sincePoll+r.ran >= hookPollEvery ||
+		c.queued.Load() != 0 || c.idleCount.Load() != 0 || c.stopped.Load() {
 		return false
 	}
 	r.sincePoll++

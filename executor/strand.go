@@ -13,19 +13,19 @@ import (
 // on the strand (Defer, and Dispatch when it queues, count as posts). Distinct strands over one
 // executor run concurrently with each other.
 //
-// A strand runs its handlers in turns, each turn a handler of the inner executor that runs what
-// was queued when the turn before it ended (or, for an idle strand, when it began); what is
-// submitted meanwhile runs in a later turn, deferred to the
-// inner executor, so a strand that keeps posting to itself never starves the inner executor's
-// other handlers. Over an [IOContext] (or a [ThreadPool]), a turn whose handlers posted only to
-// the strand runs the next turn itself when the context would run that turn next on the same
-// goroutine anyway: nothing else queued or posted, no runner asleep, a run call with no limit or
-// deadline, and the reactor not due for a look. Order and fairness are those of the deferred
-// turn; the trip through the context's queue is saved. Submissions from outside the running turn are queued under the strand's lock.
-// A handler of the turn queues its own on a private list without the lock, but only while nothing
-// is queued from outside: such a submission may have happened before the handler's, so from then
-// on the handler's submissions join the locked queue behind it. The order of the calls is the
-// order of the queue either way.
+// A strand runs its handlers in turns, each turn a handler of the inner executor that runs what was
+// queued when the turn before it ended (or, for an idle strand, when it began); what is submitted
+// meanwhile runs in a later turn, deferred to the inner executor, so a strand that keeps posting to
+// itself never starves the inner executor's other handlers. Over an [IOContext] (or a
+// [ThreadPool]), a turn whose handlers posted only to the strand runs the next turn itself when the
+// context would run that turn next on the same goroutine anyway: nothing else queued or posted, no
+// runner asleep, a run call with no limit or deadline, and the reactor not due for a look. Order
+// and fairness are those of the deferred turn; the trip through the context's queue is saved.
+// Submissions from outside the running turn are queued under the strand's lock. A handler of the
+// turn queues its own on a private list without the lock, but only while nothing is queued from
+// outside: such a submission may have happened before the handler's, so from then on the handler's
+// submissions join the locked queue behind it. The order of the calls is the order of the queue
+// either way.
 type Strand struct {
 	inner Executor
 	turn  func() // s.runTurn, bound once so that scheduling a turn allocates nothing
