@@ -19,8 +19,6 @@ import (
 	"math/rand/v2"
 	stdnet "net"
 	"net/netip"
-	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,111 +26,16 @@ import (
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/testkit"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 )
 
-// pooledPatience bounds how long a test waits for its context to run out of work: only a
-// completion that never comes (an operation whose work stays counted) takes that long.
-const pooledPatience = time.Minute
-
-// pooledRace reports whether the test binary was built with the race detector, which slows every
-// handler about tenfold; the tests then run fewer rounds of the same interleavings.
-var pooledRace = func() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}()
-
-// pooledScale is n rounds, fewer under the race detector or -short.
-func pooledScale(n int) int {
-	if pooledRace {
-		n /= 4
-	}
-	if testing.Short() {
-		n /= 4
-	}
-	return max(n, 4)
-}
-
-// pooledEx runs its handlers on an inner executor and knows when one of them is running. The
-// handlers under test are bound to it (or their stream is on it), so a handler can tell that it
-// was delivered through its associated executor. Its inner executor is serial (a Strand, or an
-// IOContext run by one goroutine), so the count is only ever moved by one goroutine at a time.
-type pooledEx struct {
-	inner  executor.Executor
-	active atomic.Int32
-}
-
-func newPooledEx(inner executor.Executor) *pooledEx { return &pooledEx{inner: inner} }
-
-func (e *pooledEx) wrap(f func()) func() {
-	return func() {
-		e.active.Add(1)
-		defer e.active.Add(-1)
-		f()
-	}
-}
-
-func (e *pooledEx) Post(f func())            { e.inner.Post(e.wrap(f)) }
-func (e *pooledEx) Dispatch(f func())        { e.inner.Dispatch(e.wrap(f)) }
-func (e *pooledEx) Defer(f func())           { e.inner.Defer(e.wrap(f)) }
-func (e *pooledEx) OnWorkStarted()           { e.inner.OnWorkStarted() }
-func (e *pooledEx) OnWorkFinished()          { e.inner.OnWorkFinished() }
-func (e *pooledEx) Inner() executor.Executor { return e.inner }
-
-// on reports whether a handler of e is running.
-func (e *pooledEx) on() bool { return e.active.Load() > 0 }
-
-// pooledCheck collects the broken promises that handlers find, on any goroutine, and counts the
-// operations started and completed.
-type pooledCheck struct {
-	t         *testing.T
-	mu        sync.Mutex
-	failures  int
-	started   atomic.Int64
-	completed atomic.Int64
-}
-
-func (c *pooledCheck) errorf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures++
-	switch {
-	case c.failures <= 15:
-		c.t.Errorf(format, args...)
-	case c.failures == 16:
-		c.t.Errorf("(more failures not shown)")
-	}
-}
-
-func (c *pooledCheck) failed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.failures > 0
-}
-
-// allCompleted checks, once the context has run out of work, that every operation started
-// completed.
-func (c *pooledCheck) allCompleted() {
-	c.t.Helper()
-	if s, d := c.started.Load(), c.completed.Load(); s != d {
-		c.t.Errorf("%d operations started, %d completed", s, d)
-	}
-}
-
 // pooledOn is where an operation's handler must run: ex, to which the handler is bound when bind
 // is set; otherwise the stream is on ex and the handler has no executor of its own.
 type pooledOn struct {
-	c    *pooledCheck
-	ex   *pooledEx
+	c    *testkit.Check
+	ex   *testkit.MarkingExecutor
 	bind bool
 }
 
@@ -141,24 +44,24 @@ type pooledOn struct {
 // when not nil, is bound to the handler.
 func pooledStart[R any](on pooledOn, ctx context.Context, what string, start func(completion.Handler[R]), then func(R)) {
 	c := on.c
-	if !on.ex.on() {
-		c.errorf("%s: test bug: started off its executor", what)
+	if !on.ex.On() {
+		c.Errorf("%s: test bug: started off its executor", what)
 	}
-	c.started.Add(1)
+	c.Started.Add(1)
 	var calls atomic.Int32
 	var inCall atomic.Bool
 	inCall.Store(true)
 	var h completion.Handler[R] = completion.Callback(func(r R) {
 		if n := calls.Add(1); n != 1 {
-			c.errorf("%s: completed %d times, the last with %+v", what, n, r)
+			c.Errorf("%s: completed %d times, the last with %+v", what, n, r)
 			return
 		}
-		c.completed.Add(1)
+		c.Completed.Add(1)
 		if inCall.Load() {
-			c.errorf("%s: completed inside the call that started it", what)
+			c.Errorf("%s: completed inside the call that started it", what)
 		}
-		if !on.ex.on() {
-			c.errorf("%s: completed off its handler's executor", what)
+		if !on.ex.On() {
+			c.Errorf("%s: completed off its handler's executor", what)
 		}
 		then(r)
 	})
@@ -170,47 +73,6 @@ func pooledStart[R any](on pooledOn, ctx context.Context, what string, start fun
 	}
 	start(h)
 	inCall.Store(false)
-}
-
-// pooledRun runs ioc on n goroutines until it runs out of work, then restarts it. An operation
-// that never completes keeps its work counted, and so Run from returning: the test fails.
-func pooledRun(t *testing.T, ioc *executor.IOContext, n int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { ioc.Run() })
-	}
-	bbWaitGroupWithin(t, &wg, "an operation never completed")
-	ioc.Restart()
-}
-
-// pooledGuarded runs ioc on n goroutines, kept running by a work guard, until the returned stop
-// is called; stop waits for them.
-func pooledGuarded(t *testing.T, ioc *executor.IOContext, n int) (stop func()) {
-	guard := executor.MakeWorkGuard(ioc)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { ioc.Run() })
-	}
-	return func() {
-		guard.Reset()
-		bbWaitGroupWithin(t, &wg, "an operation never completed")
-		ioc.Restart()
-	}
-}
-
-// pooledRecv receives from ch, or fails the test with the goroutines' stacks if nothing comes
-// within pooledPatience: a completion that never comes.
-func pooledRecv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(pooledPatience):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("nothing came within %v: an operation never completed\n%s", pooledPatience, buf[:runtime.Stack(buf, true)])
-		panic("unreachable")
-	}
 }
 
 // pooledTCP connects n loopback TCP connections served by ioc: connection i's client end on
@@ -258,7 +120,7 @@ func pooledTCP(t *testing.T, ioc *executor.IOContext, cex, sex []executor.Execut
 		}))
 	}
 	ioc.Post(func() { step(0) })
-	pooledRun(t, ioc, 1)
+	testkit.Run(t, ioc, 1)
 	if len(errs) > 0 {
 		t.Fatal(errors.Join(errs...))
 	}
@@ -342,10 +204,10 @@ func (e *pooledEnd) chainDone() {
 		func(h completion.Handler[error]) { net.AsyncTeardown(e.s, h) },
 		func(err error) {
 			if err != nil {
-				e.on.c.errorf("end %d: teardown: %v", e.id, err)
+				e.on.c.Errorf("end %d: teardown: %v", e.id, err)
 			}
 			if err := e.s.(io.Closer).Close(); !errors.Is(err, stdnet.ErrClosed) {
-				e.on.c.errorf("end %d: Close after the teardown gave %v, want net.ErrClosed: the teardown left it open", e.id, err)
+				e.on.c.Errorf("end %d: Close after the teardown gave %v, want net.ErrClosed: the teardown left it open", e.id, err)
 			}
 			e.ended.Add(1)
 		})
@@ -362,7 +224,7 @@ func (e *pooledEnd) write(k int) {
 		pooledStart(e.on, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncWrite(e.s, msg, h) },
 			func(r net.IOResult) {
 				if r.N != len(msg) || r.Err != nil {
-					e.on.c.errorf("%s: %+v, want N=%d and no error", what, r, len(msg))
+					e.on.c.Errorf("%s: %+v, want N=%d and no error", what, r, len(msg))
 					return
 				}
 				e.write(k + 1)
@@ -378,13 +240,13 @@ func (e *pooledEnd) write(k int) {
 	pooledStart(e.on, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncWriteBuffers(e.s, bufs, h) },
 		func(r net.IOResult) {
 			if r.N != len(msg) || r.Err != nil {
-				e.on.c.errorf("%s (%d buffers): %+v, want N=%d and no error", what, len(bufs), r, len(msg))
+				e.on.c.Errorf("%s (%d buffers): %+v, want N=%d and no error", what, len(bufs), r, len(msg))
 				return
 			}
 			for i := range bufs {
 				if !bytes.Equal(bufs[i], saved[i]) || len(bufs[i]) != len(heads[i]) ||
 					(len(bufs[i]) > 0 && &bufs[i][0] != &heads[i][0]) {
-					e.on.c.errorf("%s: buffer %d modified", what, i)
+					e.on.c.Errorf("%s: buffer %d modified", what, i)
 				}
 			}
 			e.write(k + 1)
@@ -403,7 +265,7 @@ func (e *pooledEnd) read(k int, scratch []byte) {
 		pooledStart(e.on, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncRead(e.s, b, h) },
 			func(r net.IOResult) {
 				if r.N != len(want) || r.Err != nil || !bytes.Equal(b, want) {
-					e.on.c.errorf("%s: %+v %q, want N=%d %q", what, r, b[:min(max(r.N, 0), len(b))], len(want), want)
+					e.on.c.Errorf("%s: %+v %q, want N=%d %q", what, r, b[:min(max(r.N, 0), len(b))], len(want), want)
 					return
 				}
 				e.read(k+1, scratch)
@@ -413,7 +275,7 @@ func (e *pooledEnd) read(k int, scratch []byte) {
 	pooledStart(e.on, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncReadUntil(e.s, &e.buf, []byte{'\n'}, h) },
 		func(r net.IOResult) {
 			if r.N != len(want) || r.Err != nil || !bytes.Equal(e.buf.Bytes()[:min(max(r.N, 0), e.buf.Size())], want) {
-				e.on.c.errorf("%s: %+v, buffer %q, want N=%d %q", what, r, e.buf.Bytes(), len(want), want)
+				e.on.c.Errorf("%s: %+v, buffer %q, want N=%d %q", what, r, e.buf.Bytes(), len(want), want)
 				return
 			}
 			e.buf.Consume(r.N)
@@ -423,16 +285,16 @@ func (e *pooledEnd) read(k int, scratch []byte) {
 
 // pooledChains runs the chains on every end of every connection at once, then checks that every
 // end was torn down cleanly and every operation completed once.
-func pooledChains(t *testing.T, ioc *executor.IOContext, runners int, c *pooledCheck, ends []*pooledEnd) {
+func pooledChains(t *testing.T, ioc *executor.IOContext, runners int, c *testkit.Check, ends []*pooledEnd) {
 	t.Helper()
 	var ended atomic.Int32
 	for _, e := range ends {
 		e.ended = &ended
 		e.on.ex.Post(e.start)
 	}
-	pooledRun(t, ioc, runners)
-	c.allCompleted()
-	if !c.failed() && int(ended.Load()) != len(ends) {
+	testkit.Run(t, ioc, runners)
+	c.AllCompleted()
+	if !c.Failed() && int(ended.Load()) != len(ends) {
 		t.Errorf("%d of %d ends torn down", ended.Load(), len(ends))
 	}
 }
@@ -458,23 +320,16 @@ var pooledSetups = []pooledSetup{
 
 // pooledExecutors makes an end's executor for a setup: its handlers' executor (a pooledEx over a
 // strand of its own with several runners, over ioc with one), and the executor its stream is on.
-func pooledExecutors(ioc *executor.IOContext, s pooledSetup) (handlers *pooledEx, stream executor.Executor) {
+func pooledExecutors(ioc *executor.IOContext, s pooledSetup) (handlers *testkit.MarkingExecutor, stream executor.Executor) {
 	var serial executor.Executor = ioc
 	if s.runners > 1 {
 		serial = executor.NewStrand(ioc)
 	}
-	handlers = newPooledEx(serial)
+	handlers = testkit.NewMarkingExecutor(serial)
 	if s.bind {
 		return handlers, ioc
 	}
 	return handlers, handlers
-}
-
-func pooledNewIOC(runners int) *executor.IOContext {
-	if runners > 1 {
-		return executor.NewIOContextConcurrency(runners)
-	}
-	return executor.NewIOContext()
 }
 
 // TestPooledHelpersChainOverTCP: over loopback TCP, each end of each connection writes a stream
@@ -486,17 +341,17 @@ func pooledNewIOC(runners int) *executor.IOContext {
 func TestPooledHelpersChainOverTCP(t *testing.T) {
 	for _, s := range pooledSetups {
 		t.Run(s.name, func(t *testing.T) {
-			ioc := pooledNewIOC(s.runners)
-			c := &pooledCheck{t: t}
+			ioc := testkit.NewIOContext(s.runners)
+			c := testkit.NewCheck(t)
 			cex := make([]executor.Executor, s.conns)
 			sex := make([]executor.Executor, s.conns)
-			hex := make([]*pooledEx, 2*s.conns)
+			hex := make([]*testkit.MarkingExecutor, 2*s.conns)
 			for i := range s.conns {
 				hex[2*i], cex[i] = pooledExecutors(ioc, s)
 				hex[2*i+1], sex[i] = pooledExecutors(ioc, s)
 			}
 			clients, servers := pooledTCP(t, ioc, cex, sex)
-			msgs := pooledScale(s.msgs)
+			msgs := testkit.Scale(s.msgs)
 			var ends []*pooledEnd
 			for i := range s.conns {
 				for side, sock := range []*net.TCPSocket{clients[i], servers[i]} {
@@ -520,9 +375,9 @@ func TestPooledHelpersChainOverTCP(t *testing.T) {
 func TestPooledHelpersChainOverNettest(t *testing.T) {
 	for _, s := range pooledSetups {
 		t.Run(s.name, func(t *testing.T) {
-			ioc := pooledNewIOC(s.runners)
-			c := &pooledCheck{t: t}
-			msgs := pooledScale(s.msgs)
+			ioc := testkit.NewIOContext(s.runners)
+			c := testkit.NewCheck(t)
+			msgs := testkit.Scale(s.msgs)
 			var ends []*pooledEnd
 			for i := range s.conns {
 				// Both ends of a pair complete on one executor: the pair's.
@@ -554,9 +409,9 @@ func TestPooledHelpersChainOverNettest(t *testing.T) {
 func TestPooledTeardownChain(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d runners", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
-			n := pooledScale(3000)
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
+			n := testkit.Scale(3000)
 			const lanes = 4
 			var done atomic.Int32
 			for lane := range lanes {
@@ -578,10 +433,10 @@ func TestPooledTeardownChain(t *testing.T) {
 					pooledStart(on, nil, what, func(h completion.Handler[error]) { net.AsyncTeardown(a, h) },
 						func(err error) {
 							if err != nil {
-								c.errorf("%s: %v", what, err)
+								c.Errorf("%s: %v", what, err)
 							}
 							if err := a.Close(); !errors.Is(err, stdnet.ErrClosed) {
-								c.errorf("%s: Close after it gave %v: the teardown left the stream open", what, err)
+								c.Errorf("%s: Close after it gave %v: the teardown left the stream open", what, err)
 							}
 							done.Add(1)
 							next(i + lanes)
@@ -592,35 +447,14 @@ func TestPooledTeardownChain(t *testing.T) {
 				}
 				hx.Post(func() { next(lane) })
 			}
-			pooledRun(t, ioc, runners)
-			c.allCompleted()
+			testkit.Run(t, ioc, runners)
+			c.AllCompleted()
 			if int(done.Load()) != n {
 				t.Errorf("%d of %d teardowns done", done.Load(), n)
 			}
 		})
 	}
 }
-
-// pooledCancelled reports whether err is what a cancellation by ctx gives.
-func pooledCancelled(err error) bool {
-	return errors.Is(err, completion.ErrOperationAborted) && errors.Is(err, context.Canceled)
-}
-
-// pooledSpin waits a random little while, without sleeping, to move a racing call around.
-func pooledSpin(rng *rand.Rand) {
-	n := rng.IntN(64)
-	if n < 8 {
-		for range n {
-			runtime.Gosched()
-		}
-		return
-	}
-	for range n * 16 {
-		pooledSink.Add(1)
-	}
-}
-
-var pooledSink atomic.Int64
 
 // pooledPattern is the byte at offset i of the streams the race tests write: letters, with a
 // delimiter every 7 bytes for AsyncReadUntil. It repeats every 182 bytes.
@@ -712,7 +546,7 @@ var pooledReadOps = []pooledReadOp{
 			switch {
 			case r.Err == nil && r.N == n:
 				return "", true
-			case cancelOK && pooledCancelled(r.Err) && r.N < n:
+			case cancelOK && testkit.Cancelled(r.Err) && r.N < n:
 				return "", false
 			}
 			return fmt.Sprintf("%+v, want N=%d and no error", r, n), false
@@ -745,7 +579,7 @@ var pooledReadOps = []pooledReadOp{
 				l.buf.Consume(r.N)
 				l.off += r.N
 				return "", true
-			case cancelOK && pooledCancelled(r.Err):
+			case cancelOK && testkit.Cancelled(r.Err):
 				if l.buf.Size() != l.before+r.N {
 					return fmt.Sprintf("%+v, but the buffer grew from %d to %d bytes", r, l.before, l.buf.Size()), false
 				}
@@ -794,16 +628,16 @@ func TestPooledReadCancelRacesCompletion(t *testing.T) {
 }
 
 func pooledReadRace(t *testing.T, op pooledReadOp, tcp bool, runners int) {
-	ioc := pooledNewIOC(runners)
-	c := &pooledCheck{t: t}
+	ioc := testkit.NewIOContext(runners)
+	c := testkit.NewCheck(t)
 	hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners, bind: runners == 1})
 	on := pooledOn{c: c, ex: hx, bind: runners == 1}
 	lanes := pooledLanes(t, ioc, sx, tcp)
-	stop := pooledGuarded(t, ioc, runners)
+	stop := testkit.RunGuarded(t, ioc, runners)
 	defer func() { stop() }()
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	rounds := pooledScale(1200)
+	rounds := testkit.Scale(1200)
 	var cancelled, succeeded int
 	var prevCancel context.CancelFunc = func() {}
 	for round := range rounds {
@@ -820,11 +654,11 @@ func pooledReadRace(t *testing.T, op pooledReadOp, tcp bool, runners int) {
 			need := op.need(first, n1)
 			pooledStart(on, ctx1, what1, func(h completion.Handler[net.IOResult]) { op.start(first, n1, h) },
 				func(r net.IOResult) {
-					if pooledCancelled(r.Err) && ctx1.Err() == nil {
-						c.errorf("%s: cancelled (%v) while its context is not done", what1, r.Err)
+					if testkit.Cancelled(r.Err) && ctx1.Err() == nil {
+						c.Errorf("%s: cancelled (%v) while its context is not done", what1, r.Err)
 					}
 					if problem, ok := op.check(first, n1, r, true); problem != "" {
-						c.errorf("%s: %s", what1, problem)
+						c.Errorf("%s: %s", what1, problem)
 					} else if ok {
 						succeeded++
 					} else {
@@ -835,7 +669,7 @@ func pooledReadRace(t *testing.T, op pooledReadOp, tcp bool, runners int) {
 						func(r net.IOResult) {
 							problem, _ := op.check(second, n2, r, false)
 							if problem != "" {
-								c.errorf("%s: %s", what2, problem)
+								c.Errorf("%s: %s", what2, problem)
 							}
 							secondDone <- problem == ""
 						})
@@ -844,19 +678,19 @@ func pooledReadRace(t *testing.T, op pooledReadOp, tcp bool, runners int) {
 			started <- need
 		})
 		prevCancel() // the last round's second context, cancelled as this round starts
-		need := pooledRecv(t, started)
+		need := testkit.Recv(t, started)
 		feed := pooledPatternAt(first.woff, max(0, need-first.woff)+rng.IntN(3))
 		if rng.IntN(2) == 0 {
 			first.feed(feed)
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			cancel1()
 		} else {
 			cancel1()
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			first.feed(feed)
 		}
 		first.woff += len(feed)
-		need2 := pooledRecv(t, secondStarted)
+		need2 := testkit.Recv(t, secondStarted)
 		if rng.IntN(4) == 0 {
 			time.Sleep(time.Duration(rng.IntN(50)) * time.Microsecond) // let a stale cancellation land
 		}
@@ -864,14 +698,14 @@ func pooledReadRace(t *testing.T, op pooledReadOp, tcp bool, runners int) {
 		second.feed(feed2)
 		second.woff += len(feed2)
 		prevCancel = cancel2
-		if ok := pooledRecv(t, secondDone); !ok {
+		if ok := testkit.Recv(t, secondDone); !ok {
 			break
 		}
 	}
 	prevCancel()
 	stop()
 	stop = func() {}
-	c.allCompleted()
+	c.AllCompleted()
 	t.Logf("%d first reads completed, %d cancelled", succeeded, cancelled)
 }
 
@@ -933,8 +767,8 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 		for _, tcp := range []bool{false, true} {
 			for _, runners := range []int{1, 2} {
 				t.Run(fmt.Sprintf("%s/tcp=%v/runners=%d", op.name, tcp, runners), func(t *testing.T) {
-					ioc := pooledNewIOC(runners)
-					c := &pooledCheck{t: t}
+					ioc := testkit.NewIOContext(runners)
+					c := testkit.NewCheck(t)
 					bind := runners == 2
 					hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners, bind: bind})
 					on := pooledOn{c: c, ex: hx, bind: bind}
@@ -964,13 +798,13 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 							lanes = append(lanes, &lane{s: a, close: func() { a.Close() }, drain: pooledDrainStart(b)})
 						}
 					}
-					stop := pooledGuarded(t, ioc, runners)
+					stop := testkit.RunGuarded(t, ioc, runners)
 					defer func() { stop() }()
 					rng := rand.New(rand.NewPCG(3, 4))
 					wrng := rand.New(rand.NewPCG(5, 6)) // hx's
-					rounds := pooledScale(600)
+					rounds := testkit.Scale(600)
 					if tcp {
-						rounds = pooledScale(200)
+						rounds = testkit.Scale(200)
 					}
 					var cancelled int
 					for round := range rounds {
@@ -988,10 +822,10 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 								func(r net.IOResult) {
 									switch {
 									case r.Err == nil && r.N == n1:
-									case pooledCancelled(r.Err) && ctx1.Err() != nil && r.N >= 0 && r.N < n1:
+									case testkit.Cancelled(r.Err) && ctx1.Err() != nil && r.N >= 0 && r.N < n1:
 										cancelled++
 									default:
-										c.errorf("%s: %+v", what1, r)
+										c.Errorf("%s: %+v", what1, r)
 									}
 									first.woff += max(r.N, 0)
 									b2 := pooledView(second.woff, n2)
@@ -999,7 +833,7 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 										func(r net.IOResult) {
 											ok := r.Err == nil && r.N == n2
 											if !ok {
-												c.errorf("%s: %+v", what2, r)
+												c.Errorf("%s: %+v", what2, r)
 											}
 											second.woff += max(r.N, 0)
 											secondDone <- ok
@@ -1007,13 +841,13 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 								})
 							started <- struct{}{}
 						})
-						pooledRecv(t, started)
-						pooledSpin(rng)
+						testkit.Recv(t, started)
+						testkit.Spin(rng)
 						if tcp && rng.IntN(2) == 0 {
 							time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond)
 						}
 						cancel1()
-						ok := pooledRecv(t, secondDone)
+						ok := testkit.Recv(t, secondDone)
 						cancel2()
 						if !ok {
 							break
@@ -1027,9 +861,9 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 						}
 						close(done)
 					})
-					pooledRecv(t, done)
+					testkit.Recv(t, done)
 					for i, l := range lanes {
-						pooledRecv(t, l.drain.done)
+						testkit.Recv(t, l.drain.done)
 						l.drain.mu.Lock()
 						n, bad, err := l.drain.n, l.drain.bad, l.drain.err
 						l.drain.mu.Unlock()
@@ -1043,7 +877,7 @@ func TestPooledWriteCancelRacesCompletion(t *testing.T) {
 					}
 					stop()
 					stop = func() {}
-					c.allCompleted()
+					c.AllCompleted()
 					t.Logf("%d of %d first writes cancelled", cancelled, rounds)
 				})
 			}
@@ -1082,15 +916,15 @@ func TestPooledTeardownCancelRacesCompletion(t *testing.T) {
 }
 
 func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
-	ioc := pooledNewIOC(runners)
-	c := &pooledCheck{t: t}
+	ioc := testkit.NewIOContext(runners)
+	c := testkit.NewCheck(t)
 	hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners})
 	on := pooledOn{c: c, ex: hx}
-	rounds := pooledScale(1500)
+	rounds := testkit.Scale(1500)
 	// mk returns round's two streams and the calls that end their peers.
 	var mk func(round int) (a1, a2 pooledCloser, end1, end2 func())
 	if tcp {
-		rounds = pooledScale(300)
+		rounds = testkit.Scale(300)
 		cex := make([]executor.Executor, 2*rounds)
 		sex := make([]executor.Executor, 2*rounds)
 		for i := range cex {
@@ -1108,7 +942,7 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 			return a1, a2, func() { b1.Close() }, func() { b2.Close() }
 		}
 	}
-	stop := pooledGuarded(t, ioc, runners)
+	stop := testkit.RunGuarded(t, ioc, runners)
 	defer func() { stop() }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	var cancelled int
@@ -1124,7 +958,7 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 		what2 := fmt.Sprintf("round %d: teardown with a fresh context", round)
 		closed := func(what string, s pooledCloser) {
 			if err := s.Close(); !errors.Is(err, stdnet.ErrClosed) {
-				c.errorf("%s: Close after it gave %v: the stream was left open", what, err)
+				c.Errorf("%s: Close after it gave %v: the stream was left open", what, err)
 			}
 		}
 		hx.Post(func() {
@@ -1132,16 +966,16 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 				func(err error) {
 					switch {
 					case err == nil:
-					case pooledCancelled(err) && ctx1.Err() != nil:
+					case testkit.Cancelled(err) && ctx1.Err() != nil:
 						cancelled++
 					default:
-						c.errorf("%s: %v", what1, err)
+						c.Errorf("%s: %v", what1, err)
 					}
 					closed(what1, a1)
 					pooledStart(on, ctx2, what2, func(h completion.Handler[error]) { net.AsyncTeardown(a2, h) },
 						func(err error) {
 							if err != nil {
-								c.errorf("%s: %v", what2, err)
+								c.Errorf("%s: %v", what2, err)
 							}
 							closed(what2, a2)
 							secondDone <- err == nil
@@ -1151,30 +985,30 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 			started <- struct{}{}
 		})
 		prevCancel()
-		pooledRecv(t, started)
+		testkit.Recv(t, started)
 		if rng.IntN(2) == 0 {
 			end1()
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			cancel1()
 		} else {
 			cancel1()
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			end1()
 		}
-		pooledRecv(t, secondStarted)
+		testkit.Recv(t, secondStarted)
 		if rng.IntN(4) == 0 {
 			time.Sleep(time.Duration(rng.IntN(50)) * time.Microsecond)
 		}
 		end2()
 		prevCancel = cancel2
-		if ok := pooledRecv(t, secondDone); !ok {
+		if ok := testkit.Recv(t, secondDone); !ok {
 			break
 		}
 	}
 	prevCancel()
 	stop()
 	stop = func() {}
-	c.allCompleted()
+	c.AllCompleted()
 	t.Logf("%d of %d first teardowns cancelled", cancelled, rounds)
 }
 
@@ -1187,15 +1021,15 @@ func pooledTeardownRace(t *testing.T, tcp bool, runners int) {
 func TestPooledCancelOnlyItsOwn(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
 			hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners})
 			on := pooledOn{c: c, ex: hx}
 			clients, servers := pooledTCP(t, ioc, []executor.Executor{sx}, []executor.Executor{sx})
 			client, server := clients[0], servers[0]
 			client.SetWriteBuffer(64 << 10)
 			server.SetReadBuffer(64 << 10)
-			stop := pooledGuarded(t, ioc, runners)
+			stop := testkit.RunGuarded(t, ioc, runners)
 			defer func() { stop() }()
 
 			const size = 2 << 20 // more than the socket buffers hold
@@ -1216,7 +1050,7 @@ func TestPooledCancelOnlyItsOwn(t *testing.T) {
 				b := scratch[:min(len(scratch), to-drained)]
 				server.AsyncReadSome(b, completion.Bind(executor.Executor(hx), completion.Callback(func(r net.IOResult) {
 					if r.Err != nil || !bytes.Equal(b[:r.N], pooledView(drained, r.N)) {
-						c.errorf("the peer read %+v at offset %d, out of place", r, drained)
+						c.Errorf("the peer read %+v at offset %d, out of place", r, drained)
 						then()
 						return
 					}
@@ -1224,7 +1058,7 @@ func TestPooledCancelOnlyItsOwn(t *testing.T) {
 					drain(to, then)
 				})))
 			}
-			rounds := pooledScale(300)
+			rounds := testkit.Scale(300)
 			var writesCut, readsCut int
 			for round := range rounds {
 				ctxW, cancelW := context.WithCancel(context.Background())
@@ -1267,50 +1101,50 @@ func TestPooledCancelOnlyItsOwn(t *testing.T) {
 					})
 					started <- struct{}{}
 				})
-				pooledRecv(t, started)
-				pooledSpin(rng)
+				testkit.Recv(t, started)
+				testkit.Spin(rng)
 				survivorOK := func(what string, r net.IOResult, n int) {
 					if r.Err != nil || r.N != n {
-						c.errorf("%s: %+v, want N=%d and no error: cancelling the other operation's context reached it", what, r, n)
+						c.Errorf("%s: %+v, want N=%d and no error: cancelling the other operation's context reached it", what, r, n)
 					}
 				}
 				if cutWrite {
 					cancelW()
-					w := pooledRecv(t, wDone)
+					w := testkit.Recv(t, wDone)
 					if w.Err == nil && w.N == size {
 						// The socket buffers took it all before the cancellation: nothing to cut.
-					} else if !pooledCancelled(w.Err) || w.N < 0 || w.N >= size {
-						c.errorf("%s: %+v, want the cancellation error", whatW, w)
+					} else if !testkit.Cancelled(w.Err) || w.N < 0 || w.N >= size {
+						c.Errorf("%s: %+v, want the cancellation error", whatW, w)
 					} else {
 						writesCut++
 					}
 					server.AsyncWriteSome([]byte(line), completion.Detached[net.IOResult]())
-					survivorOK(whatR, pooledRecv(t, rDone), len(line))
+					survivorOK(whatR, testkit.Recv(t, rDone), len(line))
 				} else {
 					cancelR()
-					if r := pooledRecv(t, rDone); !pooledCancelled(r.Err) || r.N != 0 {
-						c.errorf("%s: %+v, want N=0 and the cancellation error", whatR, r)
+					if r := testkit.Recv(t, rDone); !testkit.Cancelled(r.Err) || r.N != 0 {
+						c.Errorf("%s: %+v, want N=0 and the cancellation error", whatR, r)
 					} else {
 						readsCut++
 					}
 					drainDone := make(chan struct{})
 					hx.Post(func() { drain(woff+size, func() { close(drainDone) }) })
-					survivorOK(whatW, pooledRecv(t, wDone), size)
-					pooledRecv(t, drainDone)
+					survivorOK(whatW, testkit.Recv(t, wDone), size)
+					testkit.Recv(t, drainDone)
 				}
 				// Read what a cut write left on its way, before the next round.
 				drainDone := make(chan struct{})
 				hx.Post(func() { drain(woff, func() { close(drainDone) }) })
-				pooledRecv(t, drainDone)
+				testkit.Recv(t, drainDone)
 				cancelW()
 				cancelR()
-				if c.failed() {
+				if c.Failed() {
 					break
 				}
 			}
 			stop()
 			stop = func() {}
-			c.allCompleted()
+			c.AllCompleted()
 			t.Logf("%d writes and %d reads cut by their own context, the other operation undisturbed", writesCut, readsCut)
 		})
 	}
@@ -1367,12 +1201,12 @@ func TestPooledContextDoneBeforeStart(t *testing.T) {
 	for _, hp := range pooledHelpers {
 		t.Run(hp.name, func(t *testing.T) {
 			ioc := executor.NewIOContext()
-			c := &pooledCheck{t: t}
-			hx := newPooledEx(ioc)
+			c := testkit.NewCheck(t)
+			hx := testkit.NewMarkingExecutor(ioc)
 			on := pooledOn{c: c, ex: hx, bind: true}
 			done, cancel := context.WithCancel(context.Background())
 			cancel()
-			rounds := pooledScale(1000)
+			rounds := testkit.Scale(1000)
 			var next func(i int)
 			next = func(i int) {
 				if i == rounds {
@@ -1387,17 +1221,17 @@ func TestPooledContextDoneBeforeStart(t *testing.T) {
 				what := fmt.Sprintf("%d: %s with a context already done", i, hp.name)
 				pooledStart(on, done, what, func(h completion.Handler[net.IOResult]) { hp.start(a, pooledHello, h) },
 					func(r net.IOResult) {
-						if !pooledCancelled(r.Err) || r.N != 0 {
-							c.errorf("%s: %+v, want N=0 and the cancellation error", what, r)
+						if !testkit.Cancelled(r.Err) || r.N != 0 {
+							c.Errorf("%s: %+v, want N=0 and the cancellation error", what, r)
 						}
 						if n := fc.Count(); n != 0 {
-							c.errorf("%s: %d reads or writes were started", what, n)
+							c.Errorf("%s: %d reads or writes were started", what, n)
 						}
 						if got := a.Unread(); hp.name != "AsyncTeardown" && !bytes.Equal(got, pooledHello) {
-							c.errorf("%s: left %q to read, want %q", what, got, pooledHello)
+							c.Errorf("%s: left %q to read, want %q", what, got, pooledHello)
 						}
 						if got := b.Unread(); len(got) != 0 {
-							c.errorf("%s: wrote %q", what, got)
+							c.Errorf("%s: wrote %q", what, got)
 						}
 						fresh, cancelFresh := context.WithCancel(context.Background())
 						what := fmt.Sprintf("%d: %s with a fresh context after it", i, hp.name)
@@ -1405,15 +1239,15 @@ func TestPooledContextDoneBeforeStart(t *testing.T) {
 							func(r net.IOResult) {
 								cancelFresh()
 								if want := hp.want(pooledHello); r.N != want || r.Err != nil {
-									c.errorf("%s: %+v, want N=%d and no error", what, r, want)
+									c.Errorf("%s: %+v, want N=%d and no error", what, r, want)
 								}
 								next(i + 1)
 							})
 					})
 			}
 			hx.Post(func() { next(0) })
-			pooledRun(t, ioc, 1)
-			c.allCompleted()
+			testkit.Run(t, ioc, 1)
+			c.AllCompleted()
 		})
 	}
 }
@@ -1422,14 +1256,14 @@ func TestPooledContextDoneBeforeStart(t *testing.T) {
 // successful operations of the same helper on the same socket.
 func TestPooledContextDoneBeforeStartTCP(t *testing.T) {
 	ioc := executor.NewIOContext()
-	c := &pooledCheck{t: t}
-	hx := newPooledEx(ioc)
+	c := testkit.NewCheck(t)
+	hx := testkit.NewMarkingExecutor(ioc)
 	on := pooledOn{c: c, ex: hx}
 	clients, servers := pooledTCP(t, ioc, []executor.Executor{hx}, []executor.Executor{hx})
 	client, server := clients[0], servers[0]
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	rounds := pooledScale(400)
+	rounds := testkit.Scale(400)
 	msg := []byte("0123456\n")
 	type step struct {
 		name  string
@@ -1454,21 +1288,21 @@ func TestPooledContextDoneBeforeStartTCP(t *testing.T) {
 		st := steps[i%len(steps)]
 		what := fmt.Sprintf("%d: %s with a context already done", i, st.name)
 		pooledStart(on, done, what, st.start, func(r net.IOResult) {
-			if !pooledCancelled(r.Err) || r.N != 0 {
-				c.errorf("%s: %+v, want N=0 and the cancellation error", what, r)
+			if !testkit.Cancelled(r.Err) || r.N != 0 {
+				c.Errorf("%s: %+v, want N=0 and the cancellation error", what, r)
 			}
 			what := fmt.Sprintf("%d: %s", i, st.name)
 			pooledStart(on, context.Background(), what, st.start, func(r net.IOResult) {
 				if r.N != st.want || r.Err != nil {
-					c.errorf("%s: %+v, want N=%d", what, r, st.want)
+					c.Errorf("%s: %+v, want N=%d", what, r, st.want)
 					return
 				}
 				if st.name == "AsyncRead" && !bytes.Equal(in, msg) {
-					c.errorf("%s: read %q", what, in)
+					c.Errorf("%s: read %q", what, in)
 				}
 				if st.name == "AsyncReadUntil" {
 					if !bytes.Equal(buf.Bytes(), msg) {
-						c.errorf("%s: read %q", what, buf.Bytes())
+						c.Errorf("%s: read %q", what, buf.Bytes())
 					}
 					buf.Consume(r.N)
 				}
@@ -1477,8 +1311,8 @@ func TestPooledContextDoneBeforeStartTCP(t *testing.T) {
 		})
 	}
 	hx.Post(func() { next(0) })
-	pooledRun(t, ioc, 1)
-	c.allCompleted()
+	testkit.Run(t, ioc, 1)
+	c.AllCompleted()
 }
 
 // TestPooledCloseRacesOperation: a helper is in flight when the test's goroutine closes its
@@ -1489,14 +1323,14 @@ func TestPooledCloseRacesOperation(t *testing.T) {
 	for _, hp := range pooledHelpers {
 		for _, runners := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/runners=%d", hp.name, runners), func(t *testing.T) {
-				ioc := pooledNewIOC(runners)
-				c := &pooledCheck{t: t}
+				ioc := testkit.NewIOContext(runners)
+				c := testkit.NewCheck(t)
 				hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners})
 				on := pooledOn{c: c, ex: hx}
-				stop := pooledGuarded(t, ioc, runners)
+				stop := testkit.RunGuarded(t, ioc, runners)
 				defer func() { stop() }()
 				rng := rand.New(rand.NewPCG(9, 10))
-				rounds := pooledScale(1000)
+				rounds := testkit.Scale(1000)
 				var aborted int
 				msg := append(bytes.Repeat([]byte("x"), 100), '\n')
 				for round := range rounds {
@@ -1515,13 +1349,13 @@ func TestPooledCloseRacesOperation(t *testing.T) {
 								case errors.Is(r.Err, completion.ErrOperationAborted) || errors.Is(r.Err, stdnet.ErrClosed):
 									aborted++
 								default:
-									c.errorf("%s: %+v, want success, an abort or net.ErrClosed", what1, r)
+									c.Errorf("%s: %+v, want success, an abort or net.ErrClosed", what1, r)
 								}
 								pooledStart(on, nil, what2, func(h completion.Handler[net.IOResult]) { hp.start(a2, msg, h) },
 									func(r net.IOResult) {
 										ok := r.Err == nil && r.N == hp.want(msg)
 										if !ok {
-											c.errorf("%s: %+v", what2, r)
+											c.Errorf("%s: %+v", what2, r)
 										}
 										secondDone <- ok
 									})
@@ -1532,30 +1366,30 @@ func TestPooledCloseRacesOperation(t *testing.T) {
 							})
 						started <- struct{}{}
 					})
-					pooledRecv(t, started)
+					testkit.Recv(t, started)
 					switch rng.IntN(3) {
 					case 0:
 						b1.AsyncWriteSome(msg, completion.Detached[net.IOResult]())
 						if hp.name == "AsyncTeardown" {
 							b1.Close()
 						}
-						pooledSpin(rng)
+						testkit.Spin(rng)
 						a1.Close()
 					case 1:
 						a1.Close()
 						b1.AsyncWriteSome(msg, completion.Detached[net.IOResult]())
 					default:
-						pooledSpin(rng)
+						testkit.Spin(rng)
 						a1.Close()
 						b1.AsyncWriteSome(msg, completion.Detached[net.IOResult]())
 					}
-					if ok := pooledRecv(t, secondDone); !ok {
+					if ok := testkit.Recv(t, secondDone); !ok {
 						break
 					}
 				}
 				stop()
 				stop = func() {}
-				c.allCompleted()
+				c.AllCompleted()
 				t.Logf("%d of %d operations cut short by Close", aborted, rounds)
 			})
 		}
@@ -1568,17 +1402,17 @@ func TestPooledCloseRacesOperation(t *testing.T) {
 // net.ErrClosed; then the same helpers run to completion on another connection.
 func TestPooledCloseRacesOperationTCP(t *testing.T) {
 	ioc := executor.NewIOContextConcurrency(2)
-	c := &pooledCheck{t: t}
-	rounds := pooledScale(60)
+	c := testkit.NewCheck(t)
+	rounds := testkit.Scale(60)
 	cex := make([]executor.Executor, 2*rounds)
 	sex := make([]executor.Executor, 2*rounds)
-	hex := make([]*pooledEx, 2*rounds)
+	hex := make([]*testkit.MarkingExecutor, 2*rounds)
 	for i := range cex {
 		hex[i], cex[i] = pooledExecutors(ioc, pooledSetup{runners: 2})
 		sex[i] = cex[i]
 	}
 	clients, servers := pooledTCP(t, ioc, cex, sex)
-	stop := pooledGuarded(t, ioc, 2)
+	stop := testkit.RunGuarded(t, ioc, 2)
 	defer func() { stop() }()
 	rng := rand.New(rand.NewPCG(11, 12))
 	const size = 1 << 20
@@ -1598,7 +1432,7 @@ func TestPooledCloseRacesOperationTCP(t *testing.T) {
 			pooledStart(on1, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncWrite(clients[i1], big, h) },
 				func(r net.IOResult) {
 					if !fine(r.Err) || r.N < 0 || r.N > size || (r.Err == nil && r.N != size) {
-						c.errorf("%s: %+v", what, r)
+						c.Errorf("%s: %+v", what, r)
 					}
 					results <- "write"
 				})
@@ -1607,7 +1441,7 @@ func TestPooledCloseRacesOperationTCP(t *testing.T) {
 			pooledStart(on1, nil, what2, func(h completion.Handler[net.IOResult]) { net.AsyncRead(clients[i1], in, h) },
 				func(r net.IOResult) {
 					if !fine(r.Err) || r.N < 0 || r.N > 64 || (r.Err == nil && r.N != 64) || !bytes.Equal(in[:max(r.N, 0)], pooledPatternAt(0, max(r.N, 0))) {
-						c.errorf("%s: %+v", what2, r)
+						c.Errorf("%s: %+v", what2, r)
 					}
 					results <- "read"
 				})
@@ -1625,15 +1459,15 @@ func TestPooledCloseRacesOperationTCP(t *testing.T) {
 			}
 		}
 		hex[i1].Post(func() { trickle(0) })
-		pooledSpin(rng)
+		testkit.Spin(rng)
 		if rng.IntN(2) == 0 {
 			time.Sleep(time.Duration(rng.IntN(200)) * time.Microsecond)
 		}
 		closed := make(chan struct{})
 		hex[i1].Post(func() { clients[i1].Close(); close(closed) })
-		pooledRecv(t, closed)
-		pooledRecv(t, results)
-		pooledRecv(t, results)
+		testkit.Recv(t, closed)
+		testkit.Recv(t, results)
+		testkit.Recv(t, results)
 		// The same helpers on another connection, to the end.
 		hex[i2].Post(func() {
 			msg := pooledPatternAt(0, 100<<10)
@@ -1641,7 +1475,7 @@ func TestPooledCloseRacesOperationTCP(t *testing.T) {
 			pooledStart(on2, nil, what, func(h completion.Handler[net.IOResult]) { net.AsyncWrite(clients[i2], msg, h) },
 				func(r net.IOResult) {
 					if r.Err != nil || r.N != len(msg) {
-						c.errorf("%s: %+v", what, r)
+						c.Errorf("%s: %+v", what, r)
 					}
 					results <- "write"
 				})
@@ -1650,20 +1484,20 @@ func TestPooledCloseRacesOperationTCP(t *testing.T) {
 			pooledStart(on2, nil, what2, func(h completion.Handler[net.IOResult]) { net.AsyncRead(servers[i2], in, h) },
 				func(r net.IOResult) {
 					if r.Err != nil || r.N != len(msg) || !bytes.Equal(in, msg) {
-						c.errorf("%s: %+v", what2, r)
+						c.Errorf("%s: %+v", what2, r)
 					}
 					results <- "read"
 				})
 		})
-		pooledRecv(t, results)
-		pooledRecv(t, results)
-		if c.failed() {
+		testkit.Recv(t, results)
+		testkit.Recv(t, results)
+		if c.Failed() {
 			break
 		}
 	}
 	stop()
 	stop = func() {}
-	c.allCompleted()
+	c.AllCompleted()
 }
 
 // pooledBare is a stream with no Shutdown or Close, so no teardown: only the stream concepts.
@@ -1686,8 +1520,8 @@ func (b pooledBare) Executor() executor.Executor { return b.s.Executor() }
 func TestPooledImmediateCompletions(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
 			hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners, bind: runners == 1})
 			on := pooledOn{c: c, ex: hx, bind: runners == 1}
 			a, b := nettest.NewPair(sx, nettest.Options{ReadSize: 2}, nettest.Options{})
@@ -1751,11 +1585,11 @@ func TestPooledImmediateCompletions(t *testing.T) {
 					net.AsyncTeardown(pooledBare{a}, pooledErrHandler(h, a.Executor()))
 				}, func() net.IOResult { return net.IOResult{Err: net.ErrNoTeardown} }, nil},
 			}
-			rounds := pooledScale(1500)
+			rounds := testkit.Scale(1500)
 			var done atomic.Int32
 			var next func(i int)
 			next = func(i int) {
-				if i == rounds*len(steps) || c.failed() {
+				if i == rounds*len(steps) || c.Failed() {
 					return
 				}
 				st := steps[i%len(steps)]
@@ -1767,10 +1601,10 @@ func TestPooledImmediateCompletions(t *testing.T) {
 				want := st.want()
 				pooledStart(on, ctx, what, st.start, func(r net.IOResult) {
 					if r.N != want.N || !errors.Is(r.Err, want.Err) || (want.Err == nil && r.Err != nil) {
-						c.errorf("%s: %+v, want %+v", what, r, want)
+						c.Errorf("%s: %+v, want %+v", what, r, want)
 					} else if st.check != nil {
 						if problem := st.check(); problem != "" {
-							c.errorf("%s: %s", what, problem)
+							c.Errorf("%s: %s", what, problem)
 						}
 					}
 					done.Add(1)
@@ -1779,9 +1613,9 @@ func TestPooledImmediateCompletions(t *testing.T) {
 				})
 			}
 			hx.Post(func() { next(0) })
-			pooledRun(t, ioc, runners)
-			c.allCompleted()
-			if !c.failed() && int(done.Load()) != rounds*len(steps) {
+			testkit.Run(t, ioc, runners)
+			c.AllCompleted()
+			if !c.Failed() && int(done.Load()) != rounds*len(steps) {
 				t.Errorf("%d of %d operations done", done.Load(), rounds*len(steps))
 			}
 		})
@@ -1884,10 +1718,10 @@ func TestPooledBursts(t *testing.T) {
 	for _, o := range ops {
 		for _, runners := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/runners=%d", o.name, runners), func(t *testing.T) {
-				ioc := pooledNewIOC(runners)
-				c := &pooledCheck{t: t}
+				ioc := testkit.NewIOContext(runners)
+				c := testkit.NewCheck(t)
 				const lanes, burst = 2, 24
-				bursts := pooledScale(200)
+				bursts := testkit.Scale(200)
 				var done atomic.Int32
 				for lane := range lanes {
 					hx, sx := pooledExecutors(ioc, pooledSetup{runners: runners, bind: lane == 1})
@@ -1910,7 +1744,7 @@ func TestPooledBursts(t *testing.T) {
 							pooledStart(on, nil, what, func(h completion.Handler[net.IOResult]) { check = o.start(a, b, k, h) },
 								func(r net.IOResult) {
 									if problem := check(r); problem != "" {
-										c.errorf("%s: %s", what, problem)
+										c.Errorf("%s: %s", what, problem)
 									}
 									done.Add(1)
 									if left--; left == 0 {
@@ -1921,8 +1755,8 @@ func TestPooledBursts(t *testing.T) {
 					}
 					hx.Post(func() { next(0) })
 				}
-				pooledRun(t, ioc, runners)
-				c.allCompleted()
+				testkit.Run(t, ioc, runners)
+				c.AllCompleted()
 				if int(done.Load()) != lanes*bursts*burst {
 					t.Errorf("%d of %d operations done", done.Load(), lanes*bursts*burst)
 				}
@@ -1945,8 +1779,8 @@ func TestPooledInjectedFailures(t *testing.T) {
 
 func pooledInjected(t *testing.T, runners int) {
 	const payload = "abcdefghij\n" // 11 bytes
-	c := &pooledCheck{t: t}
-	ioc := pooledNewIOC(runners)
+	c := testkit.NewCheck(t)
+	ioc := testkit.NewIOContext(runners)
 	hx, _ := pooledExecutors(ioc, pooledSetup{runners: runners})
 	on := pooledOn{c: c, ex: hx}
 	mk := func(fc *nettest.FailCount, n int) (*nettest.Stream, *nettest.Stream) {
@@ -1957,10 +1791,10 @@ func pooledInjected(t *testing.T, runners int) {
 		switch {
 		case n == 0 || n > total:
 			if r.Err != nil || r.N != len(payload) {
-				c.errorf("%s: %+v, want N=%d and no error", what, r, len(payload))
+				c.Errorf("%s: %+v, want N=%d and no error", what, r, len(payload))
 			}
 		case !errors.Is(r.Err, nettest.ErrInjected) || r.N != n-1:
-			c.errorf("%s: %+v, want N=%d and the injected error", what, r, n-1)
+			c.Errorf("%s: %+v, want N=%d and the injected error", what, r, n-1)
 		}
 	}
 	// Each helper starts over a fresh pair whose nth operation fails, of total (learnt by a first
@@ -1976,7 +1810,7 @@ func pooledInjected(t *testing.T, runners int) {
 				func(r net.IOResult) {
 					want(what, n, total, r)
 					if got := b.Unread(); string(got) != payload[:max(r.N, 0)] {
-						c.errorf("%s: the peer has %q", what, got)
+						c.Errorf("%s: the peer has %q", what, got)
 					}
 					then()
 				})
@@ -1989,7 +1823,7 @@ func pooledInjected(t *testing.T, runners int) {
 				func(r net.IOResult) {
 					want(what, n, total, r)
 					if got := b.Unread(); string(got) != payload[:max(r.N, 0)] {
-						c.errorf("%s: the peer has %q", what, got)
+						c.Errorf("%s: the peer has %q", what, got)
 					}
 					then()
 				})
@@ -2003,7 +1837,7 @@ func pooledInjected(t *testing.T, runners int) {
 				func(r net.IOResult) {
 					want(what, n, total, r)
 					if string(in[:max(r.N, 0)]) != payload[:max(r.N, 0)] {
-						c.errorf("%s: read %q", what, in)
+						c.Errorf("%s: read %q", what, in)
 					}
 					then()
 				})
@@ -2017,7 +1851,7 @@ func pooledInjected(t *testing.T, runners int) {
 				func(r net.IOResult) {
 					want(what, n, total, r)
 					if string(buf.Bytes()) != payload[:max(r.N, 0)] {
-						c.errorf("%s: buffer %q after N=%d", what, buf.Bytes(), r.N)
+						c.Errorf("%s: buffer %q after N=%d", what, buf.Bytes(), r.N)
 					}
 					then()
 				})
@@ -2031,13 +1865,13 @@ func pooledInjected(t *testing.T, runners int) {
 				func(err error) {
 					if n == 0 || n > total {
 						if err != nil {
-							c.errorf("%s: %v, want nil", what, err)
+							c.Errorf("%s: %v, want nil", what, err)
 						}
 					} else if !errors.Is(err, nettest.ErrInjected) {
-						c.errorf("%s: %v, want the injected error", what, err)
+						c.Errorf("%s: %v, want the injected error", what, err)
 					}
 					if err := a.Close(); !errors.Is(err, stdnet.ErrClosed) {
-						c.errorf("%s: Close after it gave %v: the stream was left open", what, err)
+						c.Errorf("%s: Close after it gave %v: the stream was left open", what, err)
 					}
 					then()
 				})
@@ -2049,14 +1883,14 @@ func pooledInjected(t *testing.T, runners int) {
 		fc := nettest.NewFailCount(0, nil)
 		hx.Post(func() { hp.run(fc, 0, 0, func() { counts[i] = fc.Count() }) })
 	}
-	pooledRun(t, ioc, runners)
-	if c.failed() {
+	testkit.Run(t, ioc, runners)
+	if c.Failed() {
 		return
 	}
 	// Then every failure point of every helper, interleaved, several times over.
 	type job struct{ h, n int }
 	var jobs []job
-	for range pooledScale(40) {
+	for range testkit.Scale(40) {
 		for i := range helpers {
 			for n := 1; n <= counts[i]+1; n++ {
 				jobs = append(jobs, job{i, n})
@@ -2077,8 +1911,8 @@ func pooledInjected(t *testing.T, runners int) {
 		}
 		hx.Post(func() { next(k) })
 	}
-	pooledRun(t, ioc, runners)
-	c.allCompleted()
+	testkit.Run(t, ioc, runners)
+	c.AllCompleted()
 	if int(ran.Load()) != len(jobs) {
 		t.Errorf("%d of %d operations ran", ran.Load(), len(jobs))
 	}

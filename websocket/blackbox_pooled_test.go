@@ -24,8 +24,6 @@ import (
 	stdnet "net"
 	"net/http"
 	"net/netip"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,137 +32,43 @@ import (
 
 	"github.com/beastgo/beast/completion"
 	"github.com/beastgo/beast/executor"
+	"github.com/beastgo/beast/internal/testkit"
 	"github.com/beastgo/beast/net"
 	"github.com/beastgo/beast/net/nettest"
 	"github.com/beastgo/beast/websocket"
 )
 
-// pooledPatience bounds every wait: only a completion that never comes takes that long.
-const pooledPatience = time.Minute
-
-// pooledRace reports whether the test binary was built with the race detector, which slows every
-// handler about tenfold; the tests then run fewer rounds of the same interleavings.
-var pooledRace = func() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}()
-
-// pooledScale is n rounds, fewer under the race detector or -short.
-func pooledScale(n int) int {
-	if pooledRace {
-		n /= 4
-	}
-	if testing.Short() {
-		n /= 4
-	}
-	return max(n, 4)
-}
-
-// pooledEx runs its handlers on a serial inner executor (a Strand, or an IOContext run by one
-// goroutine) and knows when one of them is running, so that a handler bound to it (or running on a
-// stream whose next layer is on it) can tell it was delivered there.
-type pooledEx struct {
-	inner  executor.Executor
-	active atomic.Int32
-}
-
-func (e *pooledEx) wrap(f func()) func() {
-	return func() {
-		e.active.Add(1)
-		defer e.active.Add(-1)
-		f()
-	}
-}
-
-func (e *pooledEx) Post(f func())            { e.inner.Post(e.wrap(f)) }
-func (e *pooledEx) Dispatch(f func())        { e.inner.Dispatch(e.wrap(f)) }
-func (e *pooledEx) Defer(f func())           { e.inner.Defer(e.wrap(f)) }
-func (e *pooledEx) OnWorkStarted()           { e.inner.OnWorkStarted() }
-func (e *pooledEx) OnWorkFinished()          { e.inner.OnWorkFinished() }
-func (e *pooledEx) Inner() executor.Executor { return e.inner }
-func (e *pooledEx) on() bool                 { return e.active.Load() > 0 }
-
 // pooledStrandEx is a pooledEx over a strand of ioc when it has several runners, over ioc itself
 // when it has one.
-func pooledStrandEx(ioc *executor.IOContext, runners int) *pooledEx {
+func pooledStrandEx(ioc *executor.IOContext, runners int) *testkit.MarkingExecutor {
 	if runners > 1 {
-		return &pooledEx{inner: executor.NewStrand(ioc)}
+		return testkit.NewMarkingExecutor(executor.NewStrand(ioc))
 	}
-	return &pooledEx{inner: ioc}
-}
-
-func pooledNewIOC(runners int) *executor.IOContext {
-	if runners > 1 {
-		return executor.NewIOContextConcurrency(runners)
-	}
-	return executor.NewIOContext()
-}
-
-// pooledCheck collects the broken promises handlers find, on any goroutine, and counts the
-// operations started and completed.
-type pooledCheck struct {
-	t         *testing.T
-	mu        sync.Mutex
-	failures  int
-	started   atomic.Int64
-	completed atomic.Int64
-}
-
-func (c *pooledCheck) errorf(format string, args ...any) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failures++
-	switch {
-	case c.failures <= 15:
-		c.t.Errorf(format, args...)
-	case c.failures == 16:
-		c.t.Errorf("(more failures not shown)")
-	}
-}
-
-func (c *pooledCheck) failed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.failures > 0
-}
-
-func (c *pooledCheck) allCompleted() {
-	c.t.Helper()
-	if s, d := c.started.Load(), c.completed.Load(); s != d {
-		c.t.Errorf("%d operations started, %d completed", s, d)
-	}
+	return testkit.NewMarkingExecutor(ioc)
 }
 
 // pooledOp starts one operation from a handler running on ex and passes its result to then, after
 // checking that it completed once, on ex, and not inside the call that started it. The handler is
 // bound to ex when bind is set (otherwise the stream is on ex), and to ctx when it is not nil.
-func pooledOp[R any](c *pooledCheck, ex *pooledEx, bind bool, ctx context.Context, what string, start func(completion.Handler[R]), then func(R)) {
-	if !ex.on() {
-		c.errorf("%s: test bug: started off its executor", what)
+func pooledOp[R any](c *testkit.Check, ex *testkit.MarkingExecutor, bind bool, ctx context.Context, what string, start func(completion.Handler[R]), then func(R)) {
+	if !ex.On() {
+		c.Errorf("%s: test bug: started off its executor", what)
 	}
-	c.started.Add(1)
+	c.Started.Add(1)
 	var calls atomic.Int32
 	var inCall atomic.Bool
 	inCall.Store(true)
 	var h completion.Handler[R] = completion.Callback(func(r R) {
 		if n := calls.Add(1); n != 1 {
-			c.errorf("%s: completed %d times, the last with %v", what, n, r)
+			c.Errorf("%s: completed %d times, the last with %v", what, n, r)
 			return
 		}
-		c.completed.Add(1)
+		c.Completed.Add(1)
 		if inCall.Load() {
-			c.errorf("%s: completed inside the call that started it", what)
+			c.Errorf("%s: completed inside the call that started it", what)
 		}
-		if !ex.on() {
-			c.errorf("%s: completed off its handler's executor", what)
+		if !ex.On() {
+			c.Errorf("%s: completed off its handler's executor", what)
 		}
 		then(r)
 	})
@@ -176,61 +80,6 @@ func pooledOp[R any](c *pooledCheck, ex *pooledEx, bind bool, ctx context.Contex
 	}
 	start(h)
 	inCall.Store(false)
-}
-
-// pooledRun runs ioc on n goroutines until it runs out of work, then restarts it; an operation
-// that never completes fails the test after pooledPatience, with the goroutines' stacks.
-func pooledRun(t *testing.T, ioc *executor.IOContext, n int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { ioc.Run() })
-	}
-	pooledWait(t, &wg, "the context to run out of work")
-	ioc.Restart()
-}
-
-func pooledWait(t *testing.T, wg *sync.WaitGroup, what string) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(pooledPatience):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("waited %v for %s: an operation never completed\n%s", pooledPatience, what, buf[:runtime.Stack(buf, true)])
-	}
-}
-
-// pooledGuarded runs ioc on n goroutines, kept running by a work guard until stop is called.
-func pooledGuarded(t *testing.T, ioc *executor.IOContext, n int) (stop func()) {
-	guard := executor.MakeWorkGuard(ioc)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() { ioc.Run() })
-	}
-	stopped := false
-	return func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		guard.Reset()
-		pooledWait(t, &wg, "the context to run out of work")
-		ioc.Restart()
-	}
-}
-
-func pooledRecv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(pooledPatience):
-		buf := make([]byte, 1<<20)
-		t.Fatalf("nothing came within %v: an operation never completed\n%s", pooledPatience, buf[:runtime.Stack(buf, true)])
-		panic("unreachable")
-	}
 }
 
 // pooledKey is the ith handshake's Sec-WebSocket-Key: 16 bytes of its own, in base64.
@@ -308,15 +157,15 @@ func pooledCheck101(i int, got []byte) (rest []byte, problem string) {
 // whose peer is client, is open with the right subprotocol and answered with the right 101, and,
 // when exchange is set, that it carries a message each way; then it calls then (on ex). The
 // client's message is appended to the server's end, so that no write of the client's is needed.
-func pooledWorks(c *pooledCheck, ex *pooledEx, bind bool, i int, server *websocket.Stream, client *nettest.Stream, exchange bool, then func()) {
+func pooledWorks(c *testkit.Check, ex *testkit.MarkingExecutor, bind bool, i int, server *websocket.Stream, client *nettest.Stream, exchange bool, then func()) {
 	what := fmt.Sprintf("handshake %d", i)
 	if !server.IsOpen() || server.Subprotocol() != fmt.Sprintf("p%d", i) {
-		c.errorf("%s: open %v, subprotocol %q, want open and p%d", what, server.IsOpen(), server.Subprotocol(), i)
+		c.Errorf("%s: open %v, subprotocol %q, want open and p%d", what, server.IsOpen(), server.Subprotocol(), i)
 		then()
 		return
 	}
 	if _, problem := pooledCheck101(i, client.Unread()); problem != "" {
-		c.errorf("%s: %s", what, problem)
+		c.Errorf("%s: %s", what, problem)
 		then()
 		return
 	}
@@ -330,7 +179,7 @@ func pooledWorks(c *pooledCheck, ex *pooledEx, bind bool, i int, server *websock
 	pooledOp(c, ex, bind, nil, what+": read", func(h completion.Handler[net.IOResult]) { server.AsyncRead(&buf, h) },
 		func(r net.IOResult) {
 			if r.Err != nil || string(buf.Bytes()) != msg {
-				c.errorf("%s: read %+v %q, want %q", what, r, buf.Bytes(), msg)
+				c.Errorf("%s: read %+v %q, want %q", what, r, buf.Bytes(), msg)
 				then()
 				return
 			}
@@ -338,7 +187,7 @@ func pooledWorks(c *pooledCheck, ex *pooledEx, bind bool, i int, server *websock
 				func(r net.IOResult) {
 					rest, _ := pooledCheck101(i, client.Unread())
 					if want := append([]byte{0x81, byte(len(msg))}, msg...); r.Err != nil || r.N != len(msg) || !bytes.Equal(rest, want) {
-						c.errorf("%s: write %+v, the client end holds %q after the 101, want %q", what, r, rest, want)
+						c.Errorf("%s: write %+v, the client end holds %q after the 101, want %q", what, r, rest, want)
 					}
 					then()
 				})
@@ -357,16 +206,16 @@ func pooledHandshake(server *websocket.Stream, i int, byRequest bool, h completi
 
 // pooledMustOpen starts the ith handshake on server (with ctx when not nil), which must open a
 // working stream, and sends whether it did on done.
-func pooledMustOpen(c *pooledCheck, ex *pooledEx, bind bool, ctx context.Context, what string,
+func pooledMustOpen(c *testkit.Check, ex *testkit.MarkingExecutor, bind bool, ctx context.Context, what string,
 	server *websocket.Stream, client *nettest.Stream, i int, byRequest bool, done chan<- bool) {
 	pooledOp(c, ex, bind, ctx, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
 		func(err error) {
 			if err != nil {
-				c.errorf("%s: %v", what, err)
+				c.Errorf("%s: %v", what, err)
 				done <- false
 				return
 			}
-			pooledWorks(c, ex, bind, i, server, client, true, func() { done <- !c.failed() })
+			pooledWorks(c, ex, bind, i, server, client, true, func() { done <- !c.Failed() })
 		})
 }
 
@@ -379,9 +228,9 @@ func pooledMustOpen(c *pooledCheck, ex *pooledEx, bind bool, ctx context.Context
 func TestPooledAcceptChain(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
-			n := pooledScale(2000)
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
+			n := testkit.Scale(2000)
 			const lanes = 4
 			var opened atomic.Int32
 			for lane := range lanes {
@@ -411,7 +260,7 @@ func TestPooledAcceptChain(t *testing.T) {
 							// back, then the check of this one's stream.
 							next(i + lanes)
 							if err != nil {
-								c.errorf("%s: %v", what, err)
+								c.Errorf("%s: %v", what, err)
 								return
 							}
 							opened.Add(1)
@@ -423,8 +272,8 @@ func TestPooledAcceptChain(t *testing.T) {
 				}
 				ex.Post(func() { next(lane) })
 			}
-			pooledRun(t, ioc, runners)
-			c.allCompleted()
+			testkit.Run(t, ioc, runners)
+			c.AllCompleted()
 			if int(opened.Load()) != n {
 				t.Errorf("%d of %d handshakes opened their stream", opened.Load(), n)
 			}
@@ -442,10 +291,10 @@ func TestPooledAcceptChain(t *testing.T) {
 func TestPooledAcceptKeepsItsOwn(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
 			const lanes, batch = 3, 24
-			n := pooledScale(1200)
+			n := testkit.Scale(1200)
 			var checked atomic.Int32
 			for lane := range lanes {
 				ex := pooledStrandEx(ioc, runners)
@@ -469,10 +318,10 @@ func TestPooledAcceptKeepsItsOwn(t *testing.T) {
 						func(r net.IOResult) {
 							want := fmt.Sprintf("first message of %d", o.i)
 							if r.Err != nil || string(msg.Bytes()) != want {
-								c.errorf("%s: %+v %q, want %q", what, r, msg.Bytes(), want)
+								c.Errorf("%s: %+v %q, want %q", what, r, msg.Bytes(), want)
 							}
 							if got := o.server.Subprotocol(); got != fmt.Sprintf("p%d", o.i) {
-								c.errorf("%s: subprotocol %q, want p%d", what, got, o.i)
+								c.Errorf("%s: subprotocol %q, want p%d", what, got, o.i)
 							}
 							checked.Add(1)
 							readAll(k+1, then)
@@ -500,7 +349,7 @@ func TestPooledAcceptKeepsItsOwn(t *testing.T) {
 					pooledOp(c, ex, false, nil, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
 						func(err error) {
 							if err != nil {
-								c.errorf("%s: %v", what, err)
+								c.Errorf("%s: %v", what, err)
 							} else {
 								waiting = append(waiting, opened{i, server})
 							}
@@ -513,8 +362,8 @@ func TestPooledAcceptKeepsItsOwn(t *testing.T) {
 				}
 				ex.Post(func() { next(lane) })
 			}
-			pooledRun(t, ioc, runners)
-			c.allCompleted()
+			testkit.Run(t, ioc, runners)
+			c.AllCompleted()
 			if int(checked.Load()) != n {
 				t.Errorf("%d of %d streams read their first message", checked.Load(), n)
 			}
@@ -530,12 +379,12 @@ func TestPooledAcceptKeepsItsOwn(t *testing.T) {
 func TestPooledAcceptBursts(t *testing.T) {
 	for _, runners := range []int{1, 2} {
 		t.Run(fmt.Sprintf("runners=%d", runners), func(t *testing.T) {
-			ioc := pooledNewIOC(runners)
-			c := &pooledCheck{t: t}
+			ioc := testkit.NewIOContext(runners)
+			c := testkit.NewCheck(t)
 			done, cancel := context.WithCancel(context.Background())
 			cancel()
 			const lanes, burst = 2, 24
-			bursts := pooledScale(100)
+			bursts := testkit.Scale(100)
 			var opened, refused atomic.Int32
 			for lane := range lanes {
 				ex := pooledStrandEx(ioc, runners)
@@ -576,13 +425,13 @@ func TestPooledAcceptBursts(t *testing.T) {
 							func(err error) {
 								switch {
 								case ctx != nil:
-									if !pooledCancelled(err) || server.IsOpen() {
-										c.errorf("%s: %v (open %v), want the cancellation", what, err, server.IsOpen())
+									if !testkit.Cancelled(err) || server.IsOpen() {
+										c.Errorf("%s: %v (open %v), want the cancellation", what, err, server.IsOpen())
 									}
 									refused.Add(1)
 									end()
 								case err != nil:
-									c.errorf("%s: %v", what, err)
+									c.Errorf("%s: %v", what, err)
 									end()
 								default:
 									opened.Add(1)
@@ -593,35 +442,14 @@ func TestPooledAcceptBursts(t *testing.T) {
 				}
 				ex.Post(func() { next(0) })
 			}
-			pooledRun(t, ioc, runners)
-			c.allCompleted()
+			testkit.Run(t, ioc, runners)
+			c.AllCompleted()
 			if got, want := int(opened.Load()+refused.Load()), lanes*bursts*burst; got != want {
 				t.Errorf("%d of %d handshakes done", got, want)
 			}
 		})
 	}
 }
-
-// pooledCancelled reports whether err is what a cancellation by a context gives.
-func pooledCancelled(err error) bool {
-	return errors.Is(err, completion.ErrOperationAborted) && errors.Is(err, context.Canceled)
-}
-
-// pooledSpin waits a random little while, without sleeping, to move a racing call around.
-func pooledSpin(rng *rand.Rand) {
-	n := rng.IntN(64)
-	if n < 8 {
-		for range n {
-			runtime.Gosched()
-		}
-		return
-	}
-	for range n * 16 {
-		pooledSink.Add(1)
-	}
-}
-
-var pooledSink atomic.Int64
 
 // TestPooledAcceptCancelRacesCompletion: a server handshake is under way (AsyncAccept waiting for
 // the request, or AsyncAcceptRequest writing its answer a few bytes at a time); the test's
@@ -642,18 +470,18 @@ func TestPooledAcceptCancelRacesCompletion(t *testing.T) {
 }
 
 func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
-	ioc := pooledNewIOC(runners)
-	c := &pooledCheck{t: t}
+	ioc := testkit.NewIOContext(runners)
+	c := testkit.NewCheck(t)
 	ex := pooledStrandEx(ioc, runners)
 	bind := runners == 1
 	var sx executor.Executor = ex
 	if bind {
 		sx = ioc
 	}
-	stop := pooledGuarded(t, ioc, runners)
+	stop := testkit.RunGuarded(t, ioc, runners)
 	defer stop()
 	rng := rand.New(rand.NewPCG(21, 22))
-	rounds := pooledScale(1000)
+	rounds := testkit.Scale(1000)
 	var cancelled, opened int // ex's
 	prevCancel := context.CancelFunc(func() {})
 	for round := range rounds {
@@ -676,15 +504,15 @@ func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
 					case err == nil:
 						opened++
 						if !s1.IsOpen() || s1.Subprotocol() != fmt.Sprintf("p%d", i1) {
-							c.errorf("%s: nil, but open %v with subprotocol %q", what1, s1.IsOpen(), s1.Subprotocol())
+							c.Errorf("%s: nil, but open %v with subprotocol %q", what1, s1.IsOpen(), s1.Subprotocol())
 						}
-					case pooledCancelled(err) && errors.Is(err, websocket.ErrHandshake):
+					case testkit.Cancelled(err) && errors.Is(err, websocket.ErrHandshake):
 						cancelled++
 						if ctx1.Err() == nil {
-							c.errorf("%s: cancelled (%v) while its context is not done", what1, err)
+							c.Errorf("%s: cancelled (%v) while its context is not done", what1, err)
 						}
 					default:
-						c.errorf("%s: %v, want nil or a cancellation matching ErrHandshake", what1, err)
+						c.Errorf("%s: %v, want nil or a cancellation matching ErrHandshake", what1, err)
 					}
 					pooledMustOpen(c, ex, bind, ctx2, what2, s2, c2, i2, byRequest, secondDone)
 					secondStarted <- struct{}{}
@@ -692,7 +520,7 @@ func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
 			started <- struct{}{}
 		})
 		prevCancel()
-		pooledRecv(t, started)
+		testkit.Recv(t, started)
 		feed := func() {
 			if !byRequest {
 				c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
@@ -700,14 +528,14 @@ func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
 		}
 		if rng.IntN(2) == 0 {
 			feed()
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			cancel1()
 		} else {
 			cancel1()
-			pooledSpin(rng)
+			testkit.Spin(rng)
 			feed()
 		}
-		pooledRecv(t, secondStarted)
+		testkit.Recv(t, secondStarted)
 		if rng.IntN(4) == 0 {
 			time.Sleep(time.Duration(rng.IntN(50)) * time.Microsecond) // let a stale cancellation land
 		}
@@ -715,13 +543,13 @@ func pooledAcceptRace(t *testing.T, byRequest bool, runners int) {
 			c2.AsyncWriteSome(pooledRequest(i2), completion.Detached[net.IOResult]())
 		}
 		prevCancel = cancel2
-		if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+		if ok := testkit.Recv(t, secondDone); !ok || c.Failed() {
 			break
 		}
 	}
 	prevCancel()
 	stop()
-	c.allCompleted()
+	c.AllCompleted()
 	t.Logf("%d first handshakes opened, %d cancelled", opened, cancelled)
 }
 
@@ -735,13 +563,13 @@ func TestPooledAcceptTimeoutRacesCompletion(t *testing.T) {
 	for _, byRequest := range []bool{false, true} {
 		for _, runners := range []int{1, 2} {
 			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
-				ioc := pooledNewIOC(runners)
-				c := &pooledCheck{t: t}
+				ioc := testkit.NewIOContext(runners)
+				c := testkit.NewCheck(t)
 				ex := pooledStrandEx(ioc, runners)
-				stop := pooledGuarded(t, ioc, runners)
+				stop := testkit.RunGuarded(t, ioc, runners)
 				defer stop()
 				rng := rand.New(rand.NewPCG(31, 32))
-				rounds := pooledScale(400)
+				rounds := testkit.Scale(400)
 				// AsyncAcceptRequest has no request to wait for: its answer, written a byte at a
 				// time from later steps, is what the timeout races.
 				timeout := 500 * time.Microsecond
@@ -773,29 +601,29 @@ func TestPooledAcceptTimeoutRacesCompletion(t *testing.T) {
 								case errors.Is(err, websocket.ErrTimeout) && errors.Is(err, websocket.ErrHandshake):
 									timedOut++
 								default:
-									c.errorf("%s: %v, want nil or ErrTimeout", what1, err)
+									c.Errorf("%s: %v, want nil or ErrTimeout", what1, err)
 								}
 								pooledMustOpen(c, ex, false, nil, what2, s2, c2, i2, byRequest, secondDone)
 								secondStarted <- struct{}{}
 							})
 						started <- struct{}{}
 					})
-					pooledRecv(t, started)
+					testkit.Recv(t, started)
 					pooledBusyWait(time.Duration(rng.IntN(int(2 * timeout))))
 					if !byRequest {
 						c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
 					}
-					pooledRecv(t, secondStarted)
+					testkit.Recv(t, secondStarted)
 					time.Sleep(time.Duration(rng.IntN(int(2 * timeout))))
 					if !byRequest {
 						c2.AsyncWriteSome(pooledRequest(i2), completion.Detached[net.IOResult]())
 					}
-					if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+					if ok := testkit.Recv(t, secondDone); !ok || c.Failed() {
 						break
 					}
 				}
 				stop()
-				c.allCompleted()
+				c.AllCompleted()
 				t.Logf("%d first handshakes opened, %d timed out", opened, timedOut)
 			})
 		}
@@ -809,6 +637,9 @@ func pooledBusyWait(d time.Duration) {
 	}
 }
 
+// pooledSink is written by pooledBusyWait so that its loop is not optimised away.
+var pooledSink atomic.Int64
+
 // TestPooledAcceptContextDoneBeforeStart: a handshake started with a context already done
 // completes with the cancellation error, posted, on its handler's executor, without a read or a
 // write, and leaves the stream as it was: the handler starts the same handshake on the same stream
@@ -818,11 +649,11 @@ func TestPooledAcceptContextDoneBeforeStart(t *testing.T) {
 	for _, byRequest := range []bool{false, true} {
 		t.Run(fmt.Sprintf("byRequest=%v", byRequest), func(t *testing.T) {
 			ioc := executor.NewIOContext()
-			c := &pooledCheck{t: t}
-			ex := &pooledEx{inner: ioc}
+			c := testkit.NewCheck(t)
+			ex := testkit.NewMarkingExecutor(ioc)
 			done, cancel := context.WithCancel(context.Background())
 			cancel()
-			n := pooledScale(1000)
+			n := testkit.Scale(1000)
 			var opened atomic.Int32
 			var next func(i int)
 			next = func(i int) {
@@ -838,20 +669,20 @@ func TestPooledAcceptContextDoneBeforeStart(t *testing.T) {
 				what := fmt.Sprintf("handshake %d with a context already done", i)
 				pooledOp(c, ex, true, done, what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
 					func(err error) {
-						if !pooledCancelled(err) {
-							c.errorf("%s: %v, want the cancellation error", what, err)
+						if !testkit.Cancelled(err) {
+							c.Errorf("%s: %v, want the cancellation error", what, err)
 						}
 						if n := fc.Count(); n != 0 {
-							c.errorf("%s: %d reads or writes started", what, n)
+							c.Errorf("%s: %d reads or writes started", what, n)
 						}
 						if server.IsOpen() {
-							c.errorf("%s: the stream is open", what)
+							c.Errorf("%s: the stream is open", what)
 						}
 						what := fmt.Sprintf("handshake %d with a fresh context after it", i)
 						pooledOp(c, ex, true, context.Background(), what, func(h completion.Handler[error]) { pooledHandshake(server, i, byRequest, h) },
 							func(err error) {
 								if err != nil {
-									c.errorf("%s: %v", what, err)
+									c.Errorf("%s: %v", what, err)
 									next(i + 1)
 									return
 								}
@@ -861,8 +692,8 @@ func TestPooledAcceptContextDoneBeforeStart(t *testing.T) {
 					})
 			}
 			ex.Post(func() { next(0) })
-			pooledRun(t, ioc, 1)
-			c.allCompleted()
+			testkit.Run(t, ioc, 1)
+			c.AllCompleted()
 			if int(opened.Load()) != n {
 				t.Errorf("%d of %d handshakes opened their stream", opened.Load(), n)
 			}
@@ -888,7 +719,7 @@ func TestPooledAcceptContextDone(t *testing.T) {
 		pooledHandshake(s, 0, byRequest, completion.WithContext(ctx, completion.Callback(func(err error) { got = err })))
 		ioc.Run()
 		ioc.Restart()
-		if !pooledCancelled(got) || errors.Is(got, websocket.ErrHandshake) {
+		if !testkit.Cancelled(got) || errors.Is(got, websocket.ErrHandshake) {
 			t.Errorf("by request %v: %v: want the cancellation alone", byRequest, got)
 		}
 		var again error = errors.New("not completed")
@@ -909,13 +740,13 @@ func TestPooledAcceptCloseRaces(t *testing.T) {
 	for _, byRequest := range []bool{false, true} {
 		for _, runners := range []int{1, 2} {
 			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
-				ioc := pooledNewIOC(runners)
-				c := &pooledCheck{t: t}
+				ioc := testkit.NewIOContext(runners)
+				c := testkit.NewCheck(t)
 				ex := pooledStrandEx(ioc, runners)
-				stop := pooledGuarded(t, ioc, runners)
+				stop := testkit.RunGuarded(t, ioc, runners)
 				defer stop()
 				rng := rand.New(rand.NewPCG(23, 24))
-				rounds := pooledScale(1000)
+				rounds := testkit.Scale(1000)
 				var failed int // ex's
 				for round := range rounds {
 					i1, i2 := 2*round, 2*round+1
@@ -933,7 +764,7 @@ func TestPooledAcceptCloseRaces(t *testing.T) {
 								if err != nil {
 									failed++
 									if !errors.Is(err, websocket.ErrHandshake) {
-										c.errorf("%s: %v, want nil or an error matching ErrHandshake", what1, err)
+										c.Errorf("%s: %v, want nil or an error matching ErrHandshake", what1, err)
 									}
 								}
 								if !byRequest {
@@ -943,18 +774,18 @@ func TestPooledAcceptCloseRaces(t *testing.T) {
 							})
 						started <- struct{}{}
 					})
-					pooledRecv(t, started)
+					testkit.Recv(t, started)
 					if !byRequest {
 						c1.AsyncWriteSome(pooledRequest(i1), completion.Detached[net.IOResult]())
 					}
-					pooledSpin(rng)
+					testkit.Spin(rng)
 					e1.Close()
-					if ok := pooledRecv(t, secondDone); !ok || c.failed() {
+					if ok := testkit.Recv(t, secondDone); !ok || c.Failed() {
 						break
 					}
 				}
 				stop()
-				c.allCompleted()
+				c.AllCompleted()
 				t.Logf("%d of %d first handshakes failed", failed, rounds)
 			})
 		}
@@ -970,8 +801,8 @@ func TestPooledAcceptInjectedFailures(t *testing.T) {
 	for _, byRequest := range []bool{false, true} {
 		for _, runners := range []int{1, 2} {
 			t.Run(fmt.Sprintf("byRequest=%v/runners=%d", byRequest, runners), func(t *testing.T) {
-				ioc := pooledNewIOC(runners)
-				c := &pooledCheck{t: t}
+				ioc := testkit.NewIOContext(runners)
+				c := testkit.NewCheck(t)
 				ex := pooledStrandEx(ioc, runners)
 				// run starts handshake i over a next layer that fails its nth operation (0: none)
 				// of total, checks the result, and calls then.
@@ -987,7 +818,7 @@ func TestPooledAcceptInjectedFailures(t *testing.T) {
 						func(err error) {
 							if n == 0 || n > total {
 								if err != nil {
-									c.errorf("%s: %v", what, err)
+									c.Errorf("%s: %v", what, err)
 									then()
 									return
 								}
@@ -996,13 +827,13 @@ func TestPooledAcceptInjectedFailures(t *testing.T) {
 								return
 							}
 							if !errors.Is(err, websocket.ErrHandshake) || !errors.Is(err, nettest.ErrInjected) {
-								c.errorf("%s: %v, want an error matching ErrHandshake and the injected error", what, err)
+								c.Errorf("%s: %v, want an error matching ErrHandshake and the injected error", what, err)
 							}
 							if server.IsOpen() {
-								c.errorf("%s: failed, but the stream is open", what)
+								c.Errorf("%s: failed, but the stream is open", what)
 							}
 							if err := end.Close(); !errors.Is(err, stdnet.ErrClosed) {
-								c.errorf("%s: Close after the failure gave %v: the handshake left its next layer open", what, err)
+								c.Errorf("%s: Close after the failure gave %v: the handshake left its next layer open", what, err)
 							}
 							then()
 						})
@@ -1011,13 +842,13 @@ func TestPooledAcceptInjectedFailures(t *testing.T) {
 				var total int
 				// Handshakes 1000 to 9999 have requests and answers of one length, and so one count.
 				ex.Post(func() { run(1000, 0, 0, fc, func() { total = fc.Count() }) })
-				pooledRun(t, ioc, runners)
-				if c.failed() {
+				testkit.Run(t, ioc, runners)
+				if c.Failed() {
 					return
 				}
 				type job struct{ i, n int }
 				var jobs []job
-				for rep := range pooledScale(60) {
+				for rep := range testkit.Scale(60) {
 					for n := range total + 1 { // 0: nothing fails
 						jobs = append(jobs, job{1001 + rep*(total+1) + n, n})
 					}
@@ -1036,8 +867,8 @@ func TestPooledAcceptInjectedFailures(t *testing.T) {
 					}
 					ex.Post(func() { next(k) })
 				}
-				pooledRun(t, ioc, runners)
-				c.allCompleted()
+				testkit.Run(t, ioc, runners)
+				c.AllCompleted()
 				if int(ran.Load()) != len(jobs) {
 					t.Errorf("%d of %d handshakes ran", ran.Load(), len(jobs))
 				}
@@ -1131,10 +962,10 @@ type pooledServerEnd struct {
 // one that fails, an error matching ErrHandshake; no goroutine may be left (goleak in TestMain).
 func TestPooledAcceptManyOverTCP(t *testing.T) {
 	const runners = 2
-	ioc := pooledNewIOC(runners)
-	c := &pooledCheck{t: t}
+	ioc := testkit.NewIOContext(runners)
+	c := testkit.NewCheck(t)
 	n := 30 * int(pooledKinds)
-	if pooledRace {
+	if testkit.Race {
 		n = 8 * int(pooledKinds)
 	}
 	acceptor := net.NewTCPAcceptor(ioc)
@@ -1171,7 +1002,7 @@ func TestPooledAcceptManyOverTCP(t *testing.T) {
 		}
 		acceptor.AsyncAccept(sockEx, completion.Callback(func(r net.AcceptResult) {
 			if r.Err != nil {
-				c.errorf("accept %d: %v", i, r.Err)
+				c.Errorf("accept %d: %v", i, r.Err)
 				return
 			}
 			accepted++
@@ -1190,7 +1021,7 @@ func TestPooledAcceptManyOverTCP(t *testing.T) {
 					ta, ok = oe.Addr.(*stdnet.TCPAddr)
 				}
 				if !ok {
-					c.errorf("accept %d: RemoteAddr: %v", i, err)
+					c.Errorf("accept %d: RemoteAddr: %v", i, err)
 					r.Socket.Close()
 					return
 				}
@@ -1217,9 +1048,9 @@ func TestPooledAcceptManyOverTCP(t *testing.T) {
 			ex.Post(func() { pooledClient(c, ex, addr, kind, i, note, clientFailed) })
 		}
 	}
-	pooledRun(t, ioc, runners)
-	pooledWait(t, &raw, "the Go net.Conn clients")
-	c.allCompleted()
+	testkit.Run(t, ioc, runners)
+	testkit.WaitGroup(t, &raw, "the Go net.Conn clients")
+	c.AllCompleted()
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -1259,7 +1090,7 @@ func TestPooledAcceptManyOverTCP(t *testing.T) {
 
 // pooledServe runs the server side of connection i on ex: the handshake (AsyncAcceptRequest after
 // reading the head, or AsyncAccept), then an echo loop until the client ends it.
-func pooledServe(c *pooledCheck, ex *pooledEx, bind bool, sock *net.TCPSocket, se *pooledServerEnd, i int) {
+func pooledServe(c *testkit.Check, ex *testkit.MarkingExecutor, bind bool, sock *net.TCPSocket, se *pooledServerEnd, i int) {
 	ws := websocket.NewStream(sock, nil)
 	what := fmt.Sprintf("server %d", i)
 	fail := func(err error, parse bool) {
@@ -1269,7 +1100,7 @@ func pooledServe(c *pooledCheck, ex *pooledEx, bind bool, sock *net.TCPSocket, s
 	opened := func(err error) {
 		if err != nil {
 			if !errors.Is(err, websocket.ErrHandshake) {
-				c.errorf("%s: handshake: %v, want an error matching ErrHandshake", what, err)
+				c.Errorf("%s: handshake: %v, want an error matching ErrHandshake", what, err)
 			}
 			fail(err, false)
 			return
@@ -1296,14 +1127,14 @@ func pooledServe(c *pooledCheck, ex *pooledEx, bind bool, sock *net.TCPSocket, s
 			return
 		}
 		if r.N != buf.Size() {
-			c.errorf("%s: %d bytes behind the head", what, buf.Size()-r.N)
+			c.Errorf("%s: %d bytes behind the head", what, buf.Size()-r.N)
 		}
 		pooledOp(c, ex, bind, nil, what+": AsyncAcceptRequest", func(h completion.Handler[error]) { ws.AsyncAcceptRequest(req, nil, h) }, opened)
 	})
 }
 
 // pooledEcho echoes messages on ws until a read fails, and records the first message and the error.
-func pooledEcho(c *pooledCheck, ex *pooledEx, bind bool, ws *websocket.Stream, se *pooledServerEnd, what string) {
+func pooledEcho(c *testkit.Check, ex *testkit.MarkingExecutor, bind bool, ws *websocket.Stream, se *pooledServerEnd, what string) {
 	var msg net.FlatBuffer
 	pooledOp(c, ex, bind, nil, what+": read", func(h completion.Handler[net.IOResult]) { ws.AsyncRead(&msg, h) },
 		func(r net.IOResult) {
@@ -1328,19 +1159,19 @@ func pooledEcho(c *pooledCheck, ex *pooledEx, bind bool, ws *websocket.Stream, s
 }
 
 // pooledClient runs client i of a kind made with the package's client handshake, on ex.
-func pooledClient(c *pooledCheck, ex *pooledEx, addr netip.AddrPort, kind pooledClientKind, i int,
+func pooledClient(c *testkit.Check, ex *testkit.MarkingExecutor, addr netip.AddrPort, kind pooledClientKind, i int,
 	note func(netip.AddrPort, pooledClientKind), failed func(netip.AddrPort, string, ...any)) {
 	sock := net.NewTCPSocket(ex)
 	what := fmt.Sprintf("client %d (%v)", i, kind)
 	pooledOp(c, ex, false, nil, what+": connect", func(h completion.Handler[error]) { sock.AsyncConnect(addr, h) }, func(err error) {
 		if err != nil {
-			c.errorf("%s: connect: %v", what, err)
+			c.Errorf("%s: connect: %v", what, err)
 			sock.Close()
 			return
 		}
 		local, err := sock.LocalAddr()
 		if err != nil {
-			c.errorf("%s: LocalAddr: %v", what, err)
+			c.Errorf("%s: LocalAddr: %v", what, err)
 		}
 		note(local, kind)
 		var next net.AsyncStream = sock
@@ -1405,7 +1236,7 @@ func pooledRawClient(t *testing.T, addr netip.AddrPort, kind pooledClientKind, i
 	local := conn.LocalAddr().(*stdnet.TCPAddr).AddrPort()
 	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	note(local, kind)
-	conn.SetDeadline(time.Now().Add(pooledPatience))
+	conn.SetDeadline(time.Now().Add(testkit.Patience))
 	switch kind {
 	case pooledRawGarbage:
 		if _, err := conn.Write([]byte("\x16\x03\x01 this is not HTTP at all\r\n\xff\xfe\r\n\r\n")); err != nil {
