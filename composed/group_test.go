@@ -391,9 +391,9 @@ func TestGroupOnSeveralRunGoroutinesWhileStarting(t *testing.T) {
 }
 
 // A group whose operation's initiating function panics, after another operation has started, is
-// abandoned by the panic (found by a review: its operations' late handlers then called Complete on
-// the abandoned Op, and Run panicked a second time). The operation already started is cancelled,
-// its handler does nothing, and the group never delivers nor holds Run up.
+// abandoned by the panic: its operations' late handlers must not call Complete on the abandoned Op
+// (Run would panic a second time). The operation already started is cancelled, its handler does
+// nothing, and the group never delivers nor holds Run up.
 func TestGroupAbandonedByAPanickingStartCancelsWhatItStarted(t *testing.T) {
 	ioc := executor.NewIOContext()
 	obj := newTestIO(ioc)
@@ -424,8 +424,8 @@ func TestGroupAbandonedByAPanickingStartCancelsWhatItStarted(t *testing.T) {
 }
 
 // Operations that ignore their handler's executor and complete on goroutines of their own: their
-// results still land on the group's strand (found by a review: the group's result raced). Run
-// under -race.
+// results still land on the group's strand, so the group's result is never raced. Run under
+// -race.
 func TestGroupOperationsCompletedOffTheExecutor(t *testing.T) {
 	for range 50 {
 		io := executor.NewIOContext()

@@ -332,8 +332,8 @@ func TestCompletionOffTheExecutorLandsOnIt(t *testing.T) {
 	}
 }
 
-// Inline runs what is posted at once, and so does a strand over it (found by a review: the
-// delivery posted by the first step ran inside Start): neither can be an I/O executor.
+// Inline runs what is posted at once, and so does a strand over it, so the delivery posted by a
+// first step would run inside Start: neither can be an I/O executor.
 func TestInlineIOExecutorPanics(t *testing.T) {
 	for name, io := range map[string]executor.Executor{
 		"Inline":                      executor.Inline{},

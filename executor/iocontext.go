@@ -145,9 +145,11 @@ func NewIOContextConcurrency(hint int) *IOContext {
 // Executor returns the context as an [Executor]: Asio's get_executor.
 func (c *IOContext) Executor() Executor { return c }
 
-// Run runs handlers until the context runs out of work or is stopped, and returns how many it ran.
-// A panic in a handler leaves Run unchanged, as it leaves any function; the context stays
-// consistent, the handlers not yet run stay queued, and Run may be called again.
+// Run runs handlers until the context runs out of work or is stopped, and returns how many it ran:
+// the context's handlers, among which a strand's turn counts as one however many of the strand's
+// handlers it runs, as in Asio. A panic in a handler propagates out of Run unchanged, as out of
+// any function; the context stays consistent, the handlers not yet run stay queued, and Run may be
+// called again.
 //
 // A Run goroutine takes its share of the queued handlers at once, the queue divided by the number
 // of goroutines in run calls (or by the concurrency hint, when larger), and runs them in turn:
@@ -171,7 +173,7 @@ func (c *IOContext) RunUntil(deadline time.Time) int { return c.run(math.MaxInt,
 // how many it ran.
 func (c *IOContext) Poll() int { return c.run(math.MaxInt, false, time.Time{}) }
 
-// PollOne runs at most one ready handler without waiting.
+// PollOne runs at most one ready handler without waiting, and returns how many it ran.
 func (c *IOContext) PollOne() int { return c.run(1, false, time.Time{}) }
 
 // Stop makes every run call return as soon as the handler it is running returns. Queued handlers

@@ -19,7 +19,8 @@ import (
 // itself never starves the inner executor's other handlers. Over an [IOContext] (or a
 // [ThreadPool]), a turn whose handlers posted only to the strand runs the next turn itself when the
 // context would run that turn next on the same goroutine anyway: nothing else queued or posted, no
-// runner asleep, a run call with no limit or deadline, and the reactor not due for a look. Order
+// runner asleep, a run call with no limit or deadline, the turn not run inline through Dispatch,
+// the context not stopped, and the reactor not due for a look. Order
 // and fairness are those of the deferred turn; the trip through the context's queue is saved.
 // Submissions from outside the running turn are queued under the strand's lock. A handler of the
 // turn queues its own on a private list without the lock, but only while nothing is queued from
