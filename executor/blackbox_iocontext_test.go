@@ -358,18 +358,23 @@ func TestBBIOContextDispatchAndRunningInThisThread(t *testing.T) {
 	}
 	res := make(chan []string, 1)
 	ctx.Post(func() {
+		// Where goroutines are not identified, Dispatch posts, and the other Run goroutine may run
+		// the dispatched handler while this one goes on: got is shared under a lock.
+		var mu sync.Mutex
 		var got []string
+		add := func(s string) { mu.Lock(); got = append(got, s); mu.Unlock() }
 		me := bbGoid()
-		got = append(got, fmt.Sprint("in ", ctx.RunningInThisThread()))
+		add(fmt.Sprint("in ", ctx.RunningInThisThread()))
 		ctx.Dispatch(func() {
-			got = append(got, fmt.Sprint("dispatched inline ", bbGoid() == me))
+			add(fmt.Sprint("dispatched inline ", bbGoid() == me))
 		})
-		got = append(got, "returns")
+		add("returns")
+		snapshot := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(got) }
 		if !bbGidKnown() {
-			ctx.Post(func() { res <- got })
+			ctx.Post(func() { res <- snapshot() })
 			return
 		}
-		res <- got
+		res <- snapshot()
 	})
 	got := <-res
 	var want []string
@@ -381,28 +386,23 @@ func TestBBIOContextDispatchAndRunningInThisThread(t *testing.T) {
 	if !slices.Equal(got[:len(want)], want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	// from outside: never inside the call
+	// From outside: never inside the call, that is never on the calling goroutine, which is not a
+	// Run goroutine. (The other Run goroutine is free and may run f before Dispatch returns.)
 	hold, release := make(chan struct{}), make(chan struct{})
 	ctx.Post(func() { close(hold); <-release })
 	<-hold
-	var inside atomic.Bool
-	var calling atomic.Bool
+	me := bbGoid()
+	var ranOn atomic.Uint64
 	fin := make(chan struct{})
-	calling.Store(true)
 	ctx.Dispatch(func() {
-		if calling.Load() && bbGidKnown() {
-			inside.Store(true)
-		}
+		ranOn.Store(bbGoid())
 		close(fin)
 	})
-	me := bbGoid()
-	_ = me
-	calling.Store(false)
 	close(release)
 	<-fin
 	guard.Reset()
 	r.wait()
-	if inside.Load() {
+	if ranOn.Load() == me {
 		t.Error("Dispatch from outside ran f inside the call")
 	}
 }
